@@ -1,0 +1,33 @@
+# The two commands a maintainer needs; each sets up its own virtual environment first.
+#   make build DATA_DIR=path/to/archives   build the Hub copy (omit DATA_DIR to download the archives)
+#   make test                              run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA_DIR ?=
+BUILD_ARGS ?=
+
+.PHONY: build test verify benchmark lint
+
+$(VENV)/.installed-%: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".$(if $(filter test,$*),[test])"
+	touch $@
+
+build: $(VENV)/.installed-build
+	$(BIN)/python scripts/build.py $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(BUILD_ARGS)
+
+verify: $(VENV)/.installed-build
+	$(BIN)/python scripts/verify.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+benchmark: $(VENV)/.installed-test
+	$(BIN)/python scripts/benchmark.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .

@@ -1,0 +1,81 @@
+"""Small synthetic Fashion-MNIST archives, so tests drive the real builder in milliseconds.
+
+The archives are real IDX files in real gzip streams; `archive_table` describes them
+the way `fashion_mnist.ARCHIVES` describes the originals, so the builder verifies
+them with its real code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import struct
+
+import numpy as np
+
+import fashion_mnist
+
+SIZES = {"train": 40, "test": 20}
+
+
+def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
+    """IDX encoding of a uint8 array: big-endian magic, one uint32 per dimension, then data."""
+    magic = magic if magic is not None else 0x0800 | array.ndim
+    return struct.pack(f">{1 + array.ndim}I", magic, *array.shape) + array.astype(np.uint8).tobytes()
+
+
+def make_split(num_examples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random images and labels, every class present (labels cycle 0..9)."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(num_examples, 28, 28), dtype=np.uint8)
+    labels = (np.arange(num_examples) % 10).astype(np.uint8)
+    return images, labels
+
+
+def make_arrays(sizes: dict[str, int] = SIZES) -> dict[str, np.ndarray]:
+    """Arrays keyed by archive file name, as the originals hold them."""
+    arrays = {}
+    for seed, archive in enumerate(a for a in fashion_mnist.ARCHIVES if a.kind == "images"):
+        images, labels = make_split(sizes[archive.split], seed)
+        arrays[archive.filename] = images
+        labels_archive = next(
+            a for a in fashion_mnist.ARCHIVES if a.split == archive.split and a.kind == "labels"
+        )
+        arrays[labels_archive.filename] = labels
+    return arrays
+
+
+def gzip_bytes(raw: bytes, mtime: int = 0) -> bytes:
+    return gzip.compress(raw, mtime=mtime)
+
+
+def describe(filename: str, raw: bytes, compressed: bytes) -> fashion_mnist.Archive:
+    """An `Archive` row for synthetic content, shaped like the real table's rows."""
+    original = next(a for a in fashion_mnist.ARCHIVES if a.filename == filename)
+    count = struct.unpack_from(">I", raw, 4)[0]
+    return dataclasses.replace(
+        original,
+        num_examples=count,
+        gz_num_bytes=len(compressed),
+        gz_md5=hashlib.md5(compressed).hexdigest(),
+        gz_sha256=hashlib.sha256(compressed).hexdigest(),
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def write_archives(
+    directory: str | os.PathLike, arrays: dict[str, np.ndarray] | None = None
+) -> tuple[fashion_mnist.Archive, ...]:
+    """Write the four synthetic archives into `directory`; return the table that describes them."""
+    arrays = arrays if arrays is not None else make_arrays()
+    os.makedirs(directory, exist_ok=True)
+    table = []
+    for archive in fashion_mnist.ARCHIVES:
+        raw = idx_bytes(arrays[archive.filename])
+        compressed = gzip_bytes(raw)
+        with open(os.path.join(directory, archive.filename), "wb") as file:
+            file.write(compressed)
+        table.append(describe(archive.filename, raw, compressed))
+    return tuple(table)
