@@ -24,11 +24,13 @@ import dataclasses
 import glob
 import gzip
 import hashlib
+import itertools
 import logging
 import os
 import struct
 import zlib
 from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 import datasets
 import numpy as np
@@ -77,9 +79,7 @@ LABEL_NAMES = (
 )
 IMAGE_SHAPE = (28, 28)
 
-FEATURES = datasets.Features(
-    {"image": datasets.Image(), "label": datasets.ClassLabel(names=list(LABEL_NAMES))}
-)
+FEATURES = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=list(LABEL_NAMES))})
 
 # --- Where the archives come from ------------------------------------------------------
 
@@ -312,11 +312,17 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
     """Fashion-MNIST from the original IDX archives, verified, as PNG images and labels."""
 
     BUILDER_CONFIG_CLASS = FashionMnistConfig
-    BUILDER_CONFIGS = [FashionMnistConfig(name=NAME, version=VERSION, description="The original 28x28 images.")]
+    BUILDER_CONFIGS: ClassVar[list[FashionMnistConfig]] = [
+        FashionMnistConfig(name=NAME, version=VERSION, description="The original 28x28 images.")
+    ]
     DEFAULT_CONFIG_NAME = NAME
     DEFAULT_WRITER_BATCH_SIZE = 1000
 
     config: FashionMnistConfig
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.served_by: dict[str, str] = {}  # archive file name -> the source that gave a good copy
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -340,13 +346,15 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
                     "release; get both again from the same source."
                 )
             bounds = np.linspace(0, len(images), NUM_SHARDS[split] + 1).astype(int)
-            shards = [(int(start), images[start:stop], labels[start:stop]) for start, stop in zip(bounds, bounds[1:])]
+            shards = [
+                (int(start), images[start:stop], labels[start:stop]) for start, stop in itertools.pairwise(bounds)
+            ]
             generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"shards": shards}))
         return generators
 
     def _generate_examples(self, shards: list[tuple[int, np.ndarray, np.ndarray]]) -> Iterator[tuple[int, dict]]:
         for start, images, labels in shards:
-            for offset, (png, label) in enumerate(zip(encode_png(images), labels.tolist())):
+            for offset, (png, label) in enumerate(zip(encode_png(images), labels.tolist(), strict=True)):
                 yield start + offset, {"image": {"bytes": png, "path": None}, "label": label}
 
     def _fetch_verified(self, archive: Archive, dl_manager: datasets.DownloadManager) -> np.ndarray:
@@ -358,14 +366,18 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
         failures: list[FashionMnistError] = []
         for source in self._sources(archive):
             try:
-                return read_archive(_fetch(source, dl_manager), archive, source.name)
+                array = read_archive(_fetch(source, dl_manager), archive, source.name)
+                self.served_by[archive.filename] = source.name
+                return array
             except Exception as error:  # noqa: BLE001 - any failure of one source sends us to the next
                 if source.remote:
                     _evict_download(dl_manager, source.location)
                 logger.warning("%s: %s failed: %s", archive.filename, source.name, error)
                 failures.append(error if isinstance(error, FashionMnistError) else _describe(error, archive, source))
         if not failures:
-            failures.append(SourceNotFoundError(f"{archive.filename}: no data_dir, system copy or mirror is configured"))
+            failures.append(
+                SourceNotFoundError(f"{archive.filename}: no data_dir, system copy or mirror is configured")
+            )
         tried = "\n".join(f"  - {error}" for error in failures)
         raise NoValidSourceError(
             f"No source gave a good copy of {archive.filename}. Tried, in order:\n{tried}\n"
@@ -427,9 +439,10 @@ def _evict_download(dl_manager: datasets.DownloadManager, url: str) -> None:
     `datasets` names cached downloads after the URL's SHA-256, with the ETag's hash,
     `.json`, `.lock` or `.incomplete` after it.
     """
-    cache_dir = getattr(dl_manager, "download_config", None) and dl_manager.download_config.cache_dir
-    if dl_manager.is_streaming or not cache_dir:
+    if dl_manager.is_streaming:
         return
+    # The fallback is where `cached_path` downloads when the download config names no cache_dir.
+    cache_dir = str(dl_manager.download_config.cache_dir or datasets.config.DOWNLOADED_DATASETS_PATH)
     prefix = hashlib.sha256(url.encode("utf-8")).hexdigest()
     for path in glob.glob(os.path.join(glob.escape(cache_dir), prefix + "*")):
         os.remove(path)

@@ -32,6 +32,8 @@ def synthetic_archives(tmp_path: pathlib.Path) -> tuple[pathlib.Path, tuple]:
 @pytest.fixture(scope="session")
 def real_archives() -> pathlib.Path:
     """The four original archives (never copied into the project)."""
-    if not all((REAL_ARCHIVES / name).is_file() for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
+    if not all(
+        (REAL_ARCHIVES / name).is_file() for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    ):
         pytest.fail(f"the original archives are expected in {REAL_ARCHIVES} (set FASHION_MNIST_ARCHIVES)")
     return REAL_ARCHIVES

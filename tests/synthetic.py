@@ -40,9 +40,7 @@ def make_arrays(sizes: dict[str, int] = SIZES) -> dict[str, np.ndarray]:
     for seed, archive in enumerate(a for a in fashion_mnist.ARCHIVES if a.kind == "images"):
         images, labels = make_split(sizes[archive.split], seed)
         arrays[archive.filename] = images
-        labels_archive = next(
-            a for a in fashion_mnist.ARCHIVES if a.split == archive.split and a.kind == "labels"
-        )
+        labels_archive = next(a for a in fashion_mnist.ARCHIVES if a.split == archive.split and a.kind == "labels")
         arrays[labels_archive.filename] = labels
     return arrays
 

@@ -1,0 +1,214 @@
+"""Build the Hub copy of Fashion-MNIST: Parquet shards, preview, card and dataset_infos.json.
+
+    python scripts/build.py --data-dir DIR     # from local archives (offline)
+    python scripts/build.py                    # from a system copy or the mirrors
+
+The builder in `fashion_mnist.py` fetches, verifies and encodes; this module cuts its
+output into evenly sized shards in the layout `push_to_hub` uses, and writes the
+card and infos from the same facts. Everything is written into a temporary
+directory first and swapped in only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import logging
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+
+if __package__ in (None, ""):  # run as `python scripts/build.py`
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import datasets
+import numpy as np
+from datasets.utils.py_utils import asdict
+
+import fashion_mnist
+from scripts import card, layout, preview
+
+DEFAULT_REPO_ID = "org/fashion_mnist"
+logger = logging.getLogger("build")
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardRecord:
+    """One written Parquet file, as the card, the infos, verify and the push use it."""
+
+    path: str  # relative to the repo, e.g. data/train-00000-of-00008.parquet
+    split: str
+    num_rows: int
+    num_bytes: int
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildSummary:
+    repo_dir: pathlib.Path
+    shards: list[ShardRecord]
+    served_by: dict[str, str]
+    seconds: float
+
+    def describe(self) -> str:
+        """One paragraph for the terminal."""
+        splits = {}
+        for shard in self.shards:
+            rows, files, size = splits.get(shard.split, (0, 0, 0))
+            splits[shard.split] = (rows + shard.num_rows, files + 1, size + shard.num_bytes)
+        parts = ", ".join(
+            f"{split} {rows:,} rows in {files} files ({size:,} bytes)" for split, (rows, files, size) in splits.items()
+        )
+        total = sum(shard.num_bytes for shard in self.shards)
+        sources = sorted(set(self.served_by.values()))
+        return (
+            f"Built the Hub copy in {self.repo_dir} in {self.seconds:.1f} s: {parts}; {total:,} bytes of "
+            f"Parquet in all. Archives from: {'; '.join(sources)}. Wrote {layout.CARD}, {layout.INFOS} and "
+            f"{layout.PREVIEW}. Next: `python scripts/verify.py --repo-dir {self.repo_dir}` before pushing."
+        )
+
+
+def prepare(
+    work_dir: pathlib.Path, num_proc: int, download_cache: str | None, **builder_kwargs
+) -> fashion_mnist.FashionMnist:
+    """Run the builder (fetch, verify, encode) into a scratch cache under `work_dir`."""
+    builder = fashion_mnist.FashionMnist(cache_dir=str(work_dir / "cache"), **builder_kwargs)
+    download_config = datasets.DownloadConfig(cache_dir=download_cache or datasets.config.DOWNLOADED_DATASETS_PATH)
+    builder.download_and_prepare(num_proc=num_proc if num_proc > 1 else None, download_config=download_config)
+    return builder
+
+
+def write_shards(dataset: datasets.Dataset, split: str, num_shards: int, out_dir: pathlib.Path) -> list[ShardRecord]:
+    """Cut a split into `num_shards` contiguous, evenly sized Parquet files of 1,000-row groups.
+
+    `Dataset.to_parquet` keeps the PNG bytes as they are (no re-encoding) and stores the
+    features in the schema metadata; the same rows give the same bytes.
+    """
+    records = []
+    for index in range(num_shards):
+        relative = layout.shard_path(split, index, num_shards)
+        path = out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = dataset.shard(num_shards=num_shards, index=index, contiguous=True)
+        part.to_parquet(str(path), batch_size=layout.ROW_GROUP_SIZE)
+        records.append(ShardRecord(relative, split, len(part), path.stat().st_size, layout.sha256_file(path)))
+    return records
+
+
+def hub_info(builder_info: datasets.DatasetInfo, shards: Sequence[ShardRecord]) -> datasets.DatasetInfo:
+    """The builder's info, describing the Hub copy: its files are what a user downloads."""
+    info = copy.deepcopy(builder_info)
+    info.download_checksums = {s.path: {"num_bytes": s.num_bytes, "checksum": s.sha256} for s in shards}
+    info.download_size = sum(s.num_bytes for s in shards)
+    info.dataset_size = sum(split.num_bytes for split in info.splits.values())
+    for name, split in info.splits.items():
+        split.shard_lengths = [s.num_rows for s in shards if s.split == name]
+        split.original_shard_lengths = None
+    info.size_in_bytes = None
+    return info
+
+
+def infos_json(info: datasets.DatasetInfo) -> str:
+    """`dataset_infos.json`: the legacy file some tools still read; the card's YAML is the primary copy."""
+    return json.dumps({info.config_name: asdict(info)}, indent=2, sort_keys=True) + "\n"
+
+
+def build_repo(
+    repo_dir: str | os.PathLike = layout.PROJECT_ROOT,
+    *,
+    num_proc: int = 2,
+    repo_id: str = DEFAULT_REPO_ID,
+    download_cache: str | None = None,
+    template: str | os.PathLike | None = None,
+    **builder_kwargs,
+) -> BuildSummary:
+    """Build shards, preview, card and infos into `repo_dir`; the old `data/` stays until all is ready.
+
+    `builder_kwargs` go to `FashionMnist` (`data_dir`, `mirrors`, `system_dirs`, `archives`).
+    """
+    started = time.perf_counter()
+    repo_dir = pathlib.Path(repo_dir).resolve()
+    repo_dir.mkdir(parents=True, exist_ok=True)
+    card_path = repo_dir / layout.CARD
+    template_text = pathlib.Path(
+        template or (card_path if card_path.exists() else layout.PROJECT_ROOT / layout.CARD)
+    ).read_text(encoding="utf-8")
+    work_dir = pathlib.Path(tempfile.mkdtemp(prefix=".build-", dir=repo_dir))
+    try:
+        builder = prepare(work_dir, num_proc, download_cache, **builder_kwargs)
+        staged = work_dir / "staged"
+        shards, label_counts = [], {}
+        for split in fashion_mnist.SPLITS:
+            dataset = builder.as_dataset(split=split)
+            shards += write_shards(dataset, split, fashion_mnist.NUM_SHARDS[split], staged)
+            labels = np.asarray(dataset.data.column("label"))
+            label_counts[split] = np.bincount(labels, minlength=len(fashion_mnist.LABEL_NAMES)).tolist()
+            if split == "train":
+                write_preview(dataset, labels, staged / layout.PREVIEW)
+        info = hub_info(builder.info, shards)
+        facts = card.CardFacts(info, label_counts, dict(fashion_mnist.NUM_SHARDS), repo_id)
+        infos_text, card_text = infos_json(info), card.render_card(template_text, facts)
+        swap_in(staged / layout.DATA_DIR, repo_dir / layout.DATA_DIR, work_dir)
+        layout.write_atomic(repo_dir / layout.INFOS, infos_text)
+        layout.write_atomic(card_path, card_text)
+        served_by = dict(builder.served_by)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return BuildSummary(repo_dir, shards, served_by, time.perf_counter() - started)
+
+
+def write_preview(dataset: datasets.Dataset, labels: np.ndarray, path: pathlib.Path) -> None:
+    """Render the sprite from the first examples of each class, decoded from the shards' PNGs."""
+    indices = np.concatenate(preview.first_of_each_class(labels, len(fashion_mnist.LABEL_NAMES), 32))
+    images = dataset.select(indices.tolist()).with_format("numpy")["image"][:]
+    sprite = preview.render_sprite(np.asarray(images), labels[indices], list(fashion_mnist.LABEL_NAMES))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sprite.save(path, format="PNG", optimize=True)
+
+
+def swap_in(staged: pathlib.Path, target: pathlib.Path, work_dir: pathlib.Path) -> None:
+    """Replace `target` with the complete `staged` directory (two renames on one filesystem)."""
+    if target.exists():
+        target.rename(work_dir / "previous")
+    staged.rename(target)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", help="directory holding the four original .gz archives (no download)")
+    parser.add_argument(
+        "--mirror",
+        action="append",
+        dest="mirrors",
+        metavar="URL",
+        help="base URL to try instead of the built-in mirrors (repeatable)",
+    )
+    parser.add_argument(
+        "--repo-dir", default=str(layout.PROJECT_ROOT), help="where to write the Hub copy (default: this repository)"
+    )
+    parser.add_argument("--repo-id", default=DEFAULT_REPO_ID, help="Hub repo id shown in the card's examples")
+    parser.add_argument("--num-proc", type=int, default=min(2, os.cpu_count() or 1), help="processes encoding images")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    builder_kwargs = {"data_dir": args.data_dir} | ({"mirrors": args.mirrors} if args.mirrors else {})
+    try:
+        summary = build_repo(args.repo_dir, num_proc=args.num_proc, repo_id=args.repo_id, **builder_kwargs)
+    except (fashion_mnist.FashionMnistError, fashion_mnist.NoValidSourceError) as error:
+        print(f"build failed, nothing was changed in {args.repo_dir}:\n{error}", file=sys.stderr)
+        return 1
+    print(summary.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

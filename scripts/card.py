@@ -1,0 +1,208 @@
+"""The dataset card (README.md): generated YAML metadata and generated blocks in hand-written prose.
+
+Everything factual comes from the builder module (features, label names, archives,
+citation) and from the shards the build wrote; the prose between the generated
+blocks is kept as the maintainers wrote it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import datasets
+from datasets.info import DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard, DatasetCardData
+
+import fashion_mnist
+from scripts import layout
+
+FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+
+
+@dataclasses.dataclass(frozen=True)
+class CardFacts:
+    """What the card states that is not in the builder module: the Hub copy's own numbers."""
+
+    info: datasets.DatasetInfo  # the builder's info, with the Hub copy's splits, sizes and checksums
+    label_counts: dict[str, list[int]]  # split -> examples per class
+    shard_counts: dict[str, int]  # split -> number of Parquet files
+    repo_id: str
+
+
+def size_category(num_examples: int) -> str:
+    """The Hub's `size_categories` bucket for a number of examples."""
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")]
+    return next((name for bound, name in bounds if num_examples < bound), "1M<n<10M")
+
+
+def card_data(facts: CardFacts) -> DatasetCardData:
+    """The card's YAML: Hub metadata, `dataset_info` and the `configs` that map splits to shards."""
+    info = facts.info
+    data = DatasetCardData(
+        pretty_name="Fashion-MNIST",
+        annotations_creators=["expert-generated"],
+        language_creators=["found"],
+        language=["en"],
+        license=[fashion_mnist.LICENSE],
+        multilinguality=["monolingual"],
+        size_categories=[size_category(sum(split.num_examples for split in info.splits.values()))],
+        source_datasets=["original"],
+        task_categories=["image-classification"],
+        task_ids=["multi-class-image-classification"],
+        paperswithcode_id="fashion-mnist",
+    )
+    DatasetInfosDict({info.config_name: info}).to_dataset_card_data(data)
+    configs = {
+        info.config_name: {
+            "data_files": [{"split": split, "path": layout.split_glob(split)} for split in info.splits],
+            "default": True,
+        }
+    }
+    MetadataConfigs(configs).to_dataset_card_data(data)
+    return data
+
+
+def replace_block(text: str, name: str, content: str) -> str:
+    """Put `content` between the markers of block `name`; the markers must be in `text`."""
+    pattern = re.compile(
+        rf"(<!-- BEGIN GENERATED: {re.escape(name)} -->\n).*?(<!-- END GENERATED: {re.escape(name)} -->)", re.S
+    )
+    if not pattern.search(text):
+        raise ValueError(
+            f"the card template has no generated block {name!r}: expected the lines "
+            f"'<!-- BEGIN GENERATED: {name} -->' and '<!-- END GENERATED: {name} -->'; add them where it belongs"
+        )
+    return pattern.sub(lambda match: match.group(1) + content.strip("\n") + "\n" + match.group(2), text, count=1)
+
+
+def render_card(template: str, facts: CardFacts) -> str:
+    """The full README.md: fresh front matter, every generated block refreshed, prose kept."""
+    body = FRONT_MATTER.sub("", template, count=1)
+    for name, render in BLOCKS.items():
+        body = replace_block(body, name, render(facts))
+    card = DatasetCard(f"---\n{card_data(facts).to_yaml()}\n---\n{body}")
+    return str(card)
+
+
+# --- Generated blocks ----------------------------------------------------------------
+
+
+def _summary(facts: CardFacts) -> str:
+    counts = ", ".join(f"{split.num_examples:,} {name}" for name, split in facts.info.splits.items())
+    return (
+        f"{fashion_mnist.DESCRIPTION}\n\n"
+        f"This copy holds {counts} examples, each a PNG image and one of "
+        f"{len(fashion_mnist.LABEL_NAMES)} labels, built from the original archives and proven "
+        f"lossless against them.\n\n"
+        f"![A few examples of each class, one class per pair of rows]({layout.PREVIEW})"
+    )
+
+
+def _labels(facts: CardFacts) -> str:
+    splits = list(facts.label_counts)
+    lines = ["| label | name | " + " | ".join(splits) + " |", "|---|---|" + "---:|" * len(splits)]
+    for label, name in enumerate(fashion_mnist.LABEL_NAMES):
+        counts = " | ".join(f"{facts.label_counts[split][label]:,}" for split in splits)
+        lines.append(f"| {label} | {name} | {counts} |")
+    return "\n".join(lines)
+
+
+def _splits(facts: CardFacts) -> str:
+    shard_bytes = {name: 0 for name in facts.info.splits}
+    for path, record in (facts.info.download_checksums or {}).items():
+        shard_bytes[layout.SHARD_PATTERN.match(path.rsplit("/", 1)[-1])["split"]] += record["num_bytes"]
+    lines = ["| split | examples | Parquet files | Parquet bytes |", "|---|---:|---:|---:|"]
+    for name, split in facts.info.splits.items():
+        lines.append(f"| {name} | {split.num_examples:,} | {facts.shard_counts[name]} | {shard_bytes[name]:,} |")
+    return "\n".join(lines)
+
+
+def _fields(facts: CardFacts) -> str:
+    return (
+        "| field | type | meaning |\n|---|---|---|\n"
+        "| `image` | `Image()` | a 28x28 grayscale (mode `L`) PNG; decoded to a `PIL.Image.Image` |\n"
+        f"| `label` | `ClassLabel` ({len(fashion_mnist.LABEL_NAMES)} names) | the article class, "
+        "an integer 0-9; `features['label'].int2str(i)` gives its name |"
+    )
+
+
+def _usage(facts: CardFacts) -> str:
+    repo = facts.repo_id
+    return f"""\
+```python
+from datasets import load_dataset
+
+dataset = load_dataset("{repo}")                      # DatasetDict: train, test
+test = load_dataset("{repo}", split="test")
+names = test.features["label"].names                  # ['T-shirt/top', 'Trouser', ...]
+
+# All training images as one (60000, 28, 28) uint8 array, labels as (60000,) int64:
+train = load_dataset("{repo}", split="train").with_format("numpy")
+images, labels = train["image"][:], train["label"][:]
+```
+
+Streaming, into a PyTorch `DataLoader` with several workers (each worker reads whole
+shards: the train split has {facts.shard_counts.get("train", 0)} files, so up to that many workers share it):
+
+```python
+import numpy as np, torch
+from datasets import load_dataset
+
+def to_tensors(batch):
+    pixels = np.stack([np.asarray(image, dtype=np.float32) / 255.0 for image in batch["image"]])
+    return {{"pixel_values": pixels[:, None], "labels": batch["label"]}}
+
+stream = load_dataset("{repo}", split="train", streaming=True)
+stream = stream.shuffle(seed=0, buffer_size=10_000).map(to_tensors, batched=True, remove_columns=["image", "label"])
+loader = torch.utils.data.DataLoader(stream.with_format("torch"), batch_size=64, num_workers=2)
+```
+
+With the `transformers` `Trainer`, a stream has no length: give `max_steps`
+(see `examples/train_trainer.py` in the source repository for a complete run).
+
+Several nodes: give each rank its own whole shards.
+
+```python
+from datasets.distributed import split_dataset_by_node
+shard_of_rank = split_dataset_by_node(stream, rank=rank, world_size=world_size)
+```
+
+Without `datasets`: the files are plain Parquet (`image` is a struct of PNG `bytes` and `path`).
+
+```python
+import pandas as pd, polars as pl, duckdb
+df = pd.read_parquet("hf://datasets/{repo}/data/test-*.parquet")
+lf = pl.scan_parquet("hf://datasets/{repo}/data/train-*.parquet")
+duckdb.sql("SELECT label, count(*) FROM 'hf://datasets/{repo}/data/*.parquet' GROUP BY label")
+```"""
+
+
+def _sources(facts: CardFacts) -> str:
+    lines = [
+        "| file | .gz bytes | .gz MD5 | .gz SHA-256 | decompressed SHA-256 |",
+        "|---|---:|---|---|---|",
+    ]
+    for archive in fashion_mnist.ARCHIVES:
+        lines.append(
+            f"| `{archive.filename}` | {archive.gz_num_bytes:,} | `{archive.gz_md5}` | "
+            f"`{archive.gz_sha256}` | `{archive.raw_sha256}` |"
+        )
+    mirrors = "\n".join(f"- <{base}>" for base in fashion_mnist.MIRRORS)
+    return "\n".join(lines) + f"\n\nMirrors the builder tries, in order:\n\n{mirrors}"
+
+
+def _citation(facts: CardFacts) -> str:
+    return f"```bibtex\n{fashion_mnist.CITATION.strip()}\n```"
+
+
+BLOCKS = {
+    "summary": _summary,
+    "labels": _labels,
+    "splits": _splits,
+    "fields": _fields,
+    "usage": _usage,
+    "sources": _sources,
+    "citation": _citation,
+}

@@ -1,0 +1,49 @@
+"""Where things live in a built repository: one place for the Hub copy's file names.
+
+The layout is the one `Dataset.push_to_hub` writes, so the Hub, `load_dataset` and the
+dataset viewer read it with no special handling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import re
+
+CARD = "README.md"
+INFOS = "dataset_infos.json"
+DATA_DIR = "data"
+PREVIEW = f"{DATA_DIR}/preview.png"
+ROW_GROUP_SIZE = 1000  # rows per Parquet row group: small reads for the viewer and `reshard()`
+
+PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARD_PATTERN = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
+
+
+def shard_path(split: str, index: int, count: int) -> str:
+    """Repo-relative path of one shard, e.g. `data/train-00003-of-00008.parquet`."""
+    return f"{DATA_DIR}/{split}-{index:05d}-of-{count:05d}.parquet"
+
+
+def split_glob(split: str) -> str:
+    """The `data_files` pattern of a split in the card's `configs`."""
+    return f"{DATA_DIR}/{split}-*"
+
+
+def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_atomic(path: str | os.PathLike, content: str | bytes) -> None:
+    """Write a file so that readers see the old content or the new, never a half-written one."""
+    path = pathlib.Path(path)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    mode = "wb" if isinstance(content, bytes) else "w"
+    with open(temporary, mode, **({} if isinstance(content, bytes) else {"encoding": "utf-8"})) as file:
+        file.write(content)
+    os.replace(temporary, path)

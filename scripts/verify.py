@@ -1,0 +1,271 @@
+"""Audit a built repository before it is pushed; exit non-zero on any difference.
+
+    python scripts/verify.py [--repo-dir DIR] [--data-dir DIR]
+
+Checks that the shards are the ones the card's `configs` name, that the card, the
+infos and the files agree (counts, sizes, hashes, row groups, features), and proves
+the copy lossless: decoding every image of a split and laying the pixels out as an
+IDX file gives the SHA-256 of the original archive's decompressed content, and so do
+the labels. With `--data-dir`, the archives there are checked against the same table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import io
+import json
+import pathlib
+import struct
+import sys
+from collections.abc import Sequence
+
+if __package__ in (None, ""):  # run as `python scripts/verify.py`
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import datasets
+import numpy as np
+import pyarrow.parquet as pq
+from datasets.info import DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard
+from PIL import Image
+
+import fashion_mnist
+from scripts import layout
+
+
+class VerificationError(Exception):
+    """The built repository differs from what it should be; `problems` lists each difference."""
+
+    def __init__(self, repo_dir: pathlib.Path, problems: list[str]) -> None:
+        self.problems = problems
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(
+            f"{repo_dir} failed verification ({len(problems)} problem(s)):\n{listing}\n"
+            "Rebuild with scripts/build.py and verify again; do not push this copy."
+        )
+
+
+def verify_repo(
+    repo_dir: str | pathlib.Path = layout.PROJECT_ROOT,
+    *,
+    archives: Sequence[fashion_mnist.Archive] = fashion_mnist.ARCHIVES,
+    data_dir: str | pathlib.Path | None = None,
+) -> list[str]:
+    """Run every check; return what was checked, or raise `VerificationError` listing what failed."""
+    repo_dir = pathlib.Path(repo_dir)
+    audit = Audit(repo_dir, archives)
+    if data_dir is not None:
+        audit.check_archives(pathlib.Path(data_dir))
+    audit.run()
+    if audit.problems:
+        raise VerificationError(repo_dir, audit.problems)
+    return audit.passed
+
+
+class Audit:
+    """The checks, in order; each adds to `problems` or `passed` and later checks use what earlier ones read."""
+
+    def __init__(self, repo_dir: pathlib.Path, archives: Sequence[fashion_mnist.Archive]) -> None:
+        self.repo_dir = repo_dir
+        self.archives = archives
+        self.problems: list[str] = []
+        self.passed: list[str] = []
+
+    def check(self, ok: bool, passed: str, problem: str) -> bool:
+        (self.passed if ok else self.problems).append(passed if ok else problem)
+        return ok
+
+    def run(self) -> None:
+        card_info, split_files = self.check_card()
+        if card_info is None:
+            return
+        infos = self.check_infos(card_info)
+        if infos is None or split_files is None:
+            return
+        if self.check_shard_files(infos, split_files):
+            for split, files in split_files.items():
+                self.check_lossless(split, files)
+
+    def check_archives(self, data_dir: pathlib.Path) -> None:
+        """The archives in `data_dir` must be the ones the table describes (content-wise)."""
+        for archive in self.archives:
+            path = data_dir / archive.filename
+            try:
+                fashion_mnist.read_archive(path.read_bytes(), archive, f"data_dir {data_dir}")
+            except (OSError, fashion_mnist.FashionMnistError) as error:
+                self.problems.append(f"archive {path}: {error}")
+            else:
+                self.passed.append(f"archive {archive.filename} in {data_dir} has the expected content")
+
+    def check_card(self) -> tuple[datasets.DatasetInfo | None, dict[str, list[str]] | None]:
+        """The card parses; its `configs` name every shard, in a complete `split-i-of-n` sequence."""
+        card_path = self.repo_dir / layout.CARD
+        try:
+            card = DatasetCard.load(card_path)
+            card_infos = DatasetInfosDict.from_dataset_card_data(card.data)
+            configs = MetadataConfigs.from_dataset_card_data(card.data)
+        except (OSError, ValueError) as error:
+            self.problems.append(f"{card_path}: the card does not parse ({error}); rebuild it")
+            return None, None
+        if not self.check(
+            list(card_infos) == [fashion_mnist.NAME] and list(configs) == [fashion_mnist.NAME],
+            f"{layout.CARD} describes the one config {fashion_mnist.NAME!r}",
+            f"{layout.CARD}: expected dataset_info and configs for exactly {fashion_mnist.NAME!r}, "
+            f"found {list(card_infos)} and {list(configs)}",
+        ):
+            return None, None
+        patterns = {entry["split"]: entry["path"] for entry in configs[fashion_mnist.NAME].get("data_files", [])}
+        present = sorted(
+            str(path.relative_to(self.repo_dir)) for path in (self.repo_dir / layout.DATA_DIR).glob("*.parquet")
+        )
+        split_files = {
+            split: [p for p in present if fnmatch.fnmatch(p, pattern)] for split, pattern in patterns.items()
+        }
+        claimed = {p for files in split_files.values() for p in files}
+        self.check(
+            set(present) == claimed,
+            f"every Parquet file under {layout.DATA_DIR}/ belongs to a split in the card's configs",
+            f"{layout.DATA_DIR}/: files no split of the card's configs names: {sorted(set(present) - claimed)}",
+        )
+        for split, files in split_files.items():
+            count = len(files)
+            expected = [layout.shard_path(split, index, count) for index in range(count)]
+            self.check(
+                count > 0 and files == expected,
+                f"{split}: {count} shards, {expected[0] if expected else ''} .. {expected[-1] if expected else ''}",
+                f"{split}: expected shards {split}-00000-of-N .. {split}-(N-1)-of-N matching "
+                f"{patterns[split]!r}, found {files or 'none'}",
+            )
+        return card_infos[fashion_mnist.NAME], split_files
+
+    def check_infos(self, card_info: datasets.DatasetInfo) -> datasets.DatasetInfo | None:
+        """`dataset_infos.json` agrees with the card and with the archives' example counts."""
+        infos_path = self.repo_dir / layout.INFOS
+        try:
+            raw = json.loads(infos_path.read_text(encoding="utf-8"))[fashion_mnist.NAME]
+            infos = datasets.DatasetInfo.from_dict(raw)
+        except (OSError, ValueError, KeyError) as error:
+            self.problems.append(f"{infos_path}: expected JSON with a {fashion_mnist.NAME!r} entry ({error!r})")
+            return None
+        for field in ("features", "download_size", "dataset_size"):
+            self.check(
+                getattr(infos, field) == getattr(card_info, field),
+                f"card and {layout.INFOS} agree on {field}",
+                f"card and {layout.INFOS} disagree on {field}: "
+                f"{getattr(card_info, field)!r} vs {getattr(infos, field)!r}",
+            )
+        self.check(
+            card_info.features == fashion_mnist.FEATURES,
+            "card features are the builder's (Image, ClassLabel with the upstream names)",
+            f"card features {card_info.features} differ from the builder's {fashion_mnist.FEATURES}",
+        )
+        for archive in (a for a in self.archives if a.kind == "labels"):
+            card_split, infos_split = card_info.splits.get(archive.split), infos.splits.get(archive.split)
+            card_counts = (card_split.num_examples, card_split.num_bytes) if card_split else None
+            infos_counts = (infos_split.num_examples, infos_split.num_bytes) if infos_split else None
+            self.check(
+                card_counts == infos_counts and card_counts is not None and card_counts[0] == archive.num_examples,
+                f"{archive.split}: {archive.num_examples:,} examples in the card, {layout.INFOS} and the archives",
+                f"{archive.split}: expected {archive.num_examples:,} examples (the archives'), found (examples, bytes) "
+                f"{card_counts} in the card and {infos_counts} in {layout.INFOS}",
+            )
+        return infos
+
+    def check_shard_files(self, infos: datasets.DatasetInfo, split_files: dict[str, list[str]]) -> bool:
+        """Each shard has the size, hash and row count recorded for it, 1,000-row groups, the builder's features."""
+        recorded = infos.download_checksums or {}
+        present = [path for files in split_files.values() for path in files]
+        ok = self.check(
+            sorted(recorded) == sorted(present),
+            f"{layout.INFOS} records exactly the {len(present)} shards present",
+            f"{layout.INFOS} records {sorted(set(recorded) - set(present)) or 'nothing extra'} that are missing and "
+            f"lacks {sorted(set(present) - set(recorded)) or 'nothing'} that are present",
+        )
+        for split, files in split_files.items():
+            lengths = infos.splits[split].shard_lengths if split in infos.splits else None
+            for index, relative in enumerate(files):
+                path = self.repo_dir / relative
+                record = recorded.get(relative, {})
+                size, digest = path.stat().st_size, layout.sha256_file(path)
+                ok &= self.check(
+                    (size, digest) == (record.get("num_bytes"), record.get("checksum")),
+                    f"{relative}: {size:,} bytes, SHA-256 as recorded",
+                    f"{relative}: expected {record.get('num_bytes')} bytes with SHA-256 {record.get('checksum')}, "
+                    f"found {size} bytes with SHA-256 {digest}: the file changed after the build",
+                )
+                metadata = pq.ParquetFile(path).metadata
+                groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+                expected_rows = lengths[index] if lengths and index < len(lengths) else None
+                ok &= self.check(
+                    metadata.num_rows == expected_rows and max(groups, default=0) <= layout.ROW_GROUP_SIZE,
+                    f"{relative}: {metadata.num_rows:,} rows in groups of at most {layout.ROW_GROUP_SIZE:,}",
+                    f"{relative}: expected {expected_rows} rows in groups of at most {layout.ROW_GROUP_SIZE}, "
+                    f"found {metadata.num_rows} rows in groups of {sorted(set(groups))}",
+                )
+                features = datasets.Features.from_arrow_schema(pq.read_schema(path))
+                ok &= self.check(
+                    features == fashion_mnist.FEATURES,
+                    f"{relative}: schema metadata carries the builder's features",
+                    f"{relative}: expected features {fashion_mnist.FEATURES}, found {features} in the schema metadata",
+                )
+        return ok
+
+    def check_lossless(self, split: str, files: list[str]) -> None:
+        """Decode every image and compare the IDX bytes they make with the archives' SHA-256."""
+        images, labels = [], []
+        for relative in files:
+            data = pq.read_table(self.repo_dir / relative, columns=["image", "label"])
+            for png in data.column("image").combine_chunks().field("bytes").to_pylist():
+                images.append(decode_png(png))
+            labels.append(data.column("label").to_numpy())
+        pixels, label_values = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.concatenate(labels)
+        by_kind = {a.kind: a for a in self.archives if a.split == split}
+        for kind, array, magic in (("images", pixels, 0x803), ("labels", label_values, 0x801)):
+            archive = by_kind[kind]
+            in_range = array.dtype == np.uint8 or (array.min(initial=0) >= 0 and array.max(initial=0) <= 255)
+            digest = idx_sha256(array.astype(np.uint8), magic) if in_range else "out-of-range values"
+            self.check(
+                digest == archive.raw_sha256,
+                f"{split} {kind}: lossless, the decoded {kind} hash to {archive.filename}'s content",
+                f"{split} {kind}: expected the decoded {kind} to reproduce {archive.filename} (SHA-256 "
+                f"{archive.raw_sha256}), found {digest}: the shards do not hold the original {kind}",
+            )
+        counts = (
+            np.bincount(label_values, minlength=len(fashion_mnist.LABEL_NAMES)).tolist() if len(label_values) else []
+        )
+        self.passed.append(f"{split} class balance: {counts}")
+
+
+def decode_png(png: bytes) -> np.ndarray:
+    """PIL-decode one image to its (28, 28) uint8 pixels, whatever mode it was stored in."""
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("L") if image.mode != "L" else image)
+
+
+def idx_sha256(array: np.ndarray, magic: int) -> str:
+    """SHA-256 of the IDX file holding `array`: what the archives' decompressed content hashes to."""
+    digest = hashlib.sha256(struct.pack(f">{1 + array.ndim}I", magic, *array.shape))
+    digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo-dir", default=str(layout.PROJECT_ROOT), help="the built repository (default: this one)")
+    parser.add_argument("--data-dir", help="also check the original archives in this directory")
+    args = parser.parse_args(argv)
+    try:
+        passed = verify_repo(args.repo_dir, data_dir=args.data_dir)
+    except VerificationError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print("\n".join(f"ok  {line}" for line in passed))
+    print(f"{args.repo_dir}: all {len(passed)} checks passed; the copy is complete and lossless.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
