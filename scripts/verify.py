@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as `python scripts/verify.py`
 
 import datasets
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
@@ -187,31 +188,38 @@ class Audit:
         for split, files in split_files.items():
             lengths = infos.splits[split].shard_lengths if split in infos.splits else None
             for index, relative in enumerate(files):
-                path = self.repo_dir / relative
-                record = recorded.get(relative, {})
-                size, digest = path.stat().st_size, layout.sha256_file(path)
-                ok &= self.check(
-                    (size, digest) == (record.get("num_bytes"), record.get("checksum")),
-                    f"{relative}: {size:,} bytes, SHA-256 as recorded",
-                    f"{relative}: expected {record.get('num_bytes')} bytes with SHA-256 {record.get('checksum')}, "
-                    f"found {size} bytes with SHA-256 {digest}: the file changed after the build",
-                )
-                metadata = pq.ParquetFile(path).metadata
-                groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
                 expected_rows = lengths[index] if lengths and index < len(lengths) else None
-                ok &= self.check(
-                    metadata.num_rows == expected_rows and max(groups, default=0) <= layout.ROW_GROUP_SIZE,
-                    f"{relative}: {metadata.num_rows:,} rows in groups of at most {layout.ROW_GROUP_SIZE:,}",
-                    f"{relative}: expected {expected_rows} rows in groups of at most {layout.ROW_GROUP_SIZE}, "
-                    f"found {metadata.num_rows} rows in groups of {sorted(set(groups))}",
-                )
-                features = datasets.Features.from_arrow_schema(pq.read_schema(path))
-                ok &= self.check(
-                    features == fashion_mnist.FEATURES,
-                    f"{relative}: schema metadata carries the builder's features",
-                    f"{relative}: expected features {fashion_mnist.FEATURES}, found {features} in the schema metadata",
-                )
+                ok &= self.check_shard(relative, recorded.get(relative, {}), expected_rows)
         return ok
+
+    def check_shard(self, relative: str, record: dict, expected_rows: int | None) -> bool:
+        """One shard: recorded size and hash, row count, row-group size, features in its schema."""
+        path = self.repo_dir / relative
+        size, digest = path.stat().st_size, layout.sha256_file(path)
+        ok = self.check(
+            (size, digest) == (record.get("num_bytes"), record.get("checksum")),
+            f"{relative}: {size:,} bytes, SHA-256 as recorded",
+            f"{relative}: expected {record.get('num_bytes')} bytes with SHA-256 {record.get('checksum')}, "
+            f"found {size} bytes with SHA-256 {digest}: the file changed after the build",
+        )
+        try:
+            metadata = pq.ParquetFile(path).metadata
+            features = datasets.Features.from_arrow_schema(metadata.schema.to_arrow_schema())
+        except (OSError, pa.ArrowException) as error:
+            self.problems.append(f"{relative}: expected a readable Parquet file, found an unreadable one ({error})")
+            return False
+        groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        ok &= self.check(
+            metadata.num_rows == expected_rows and max(groups, default=0) <= layout.ROW_GROUP_SIZE,
+            f"{relative}: {metadata.num_rows:,} rows in groups of at most {layout.ROW_GROUP_SIZE:,}",
+            f"{relative}: expected {expected_rows} rows in groups of at most {layout.ROW_GROUP_SIZE}, "
+            f"found {metadata.num_rows} rows in groups of {sorted(set(groups))}",
+        )
+        return ok & self.check(
+            features == fashion_mnist.FEATURES,
+            f"{relative}: schema metadata carries the builder's features",
+            f"{relative}: expected features {fashion_mnist.FEATURES}, found {features} in the schema metadata",
+        )
 
     def check_lossless(self, split: str, files: list[str]) -> None:
         """Decode every image and compare the IDX bytes they make with the archives' SHA-256."""

@@ -1,25 +1,33 @@
-"""Shared fixtures: synthetic archives, the real archives beside the project, an isolated HF cache."""
+"""Shared fixtures: synthetic archives, the real archives beside the project, built repositories.
+
+The Hugging Face caches are pointed at a fresh directory before `datasets` or
+`huggingface_hub` is imported (both read their paths at import time), so no test
+reads or writes the user's caches.
+"""
 
 from __future__ import annotations
 
 import os
 import pathlib
+import shutil
+import tempfile
 
-import pytest
+_HF_HOME = tempfile.mkdtemp(prefix="fashion-mnist-tests-hf-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_DATASETS_CACHE"] = os.path.join(_HF_HOME, "datasets")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.pop("HF_TOKEN", None)
 
-from tests import synthetic
+import pytest  # noqa: E402 - after the cache paths are set
+
+from tests import synthetic  # noqa: E402 - imports datasets
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 REAL_ARCHIVES = pathlib.Path(os.environ.get("FASHION_MNIST_ARCHIVES", PROJECT_ROOT.parent / "shared" / "fashion-mnist"))
 
 
-@pytest.fixture(autouse=True)
-def _isolated_hf_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test off the user's caches and off the network."""
-    home = tmp_path_factory.mktemp("hf_home")
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_HF_HOME, ignore_errors=True)
 
 
 @pytest.fixture
@@ -37,3 +45,27 @@ def real_archives() -> pathlib.Path:
     ):
         pytest.fail(f"the original archives are expected in {REAL_ARCHIVES} (set FASHION_MNIST_ARCHIVES)")
     return REAL_ARCHIVES
+
+
+@pytest.fixture(scope="session")
+def real_repo(real_archives: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """The Hub copy built once per session from the real archives, through the build's CLI."""
+    from scripts import build
+
+    repo = tmp_path_factory.mktemp("real_repo")
+    code = build.main(["--data-dir", str(real_archives), "--repo-dir", str(repo), "--num-proc", "2"])
+    assert code == 0, "building the real archives failed"
+    return repo
+
+
+@pytest.fixture
+def synthetic_repo(
+    synthetic_archives: tuple[pathlib.Path, tuple], tmp_path: pathlib.Path
+) -> tuple[pathlib.Path, tuple]:
+    """A Hub copy built from the synthetic archives, and the archive table it was checked against."""
+    from scripts import build
+
+    directory, table = synthetic_archives
+    repo = tmp_path / "repo"
+    build.build_repo(repo, num_proc=1, data_dir=str(directory), mirrors=[], system_dirs=[], archives=table)
+    return repo, table

@@ -1,0 +1,202 @@
+"""scripts/build.py: layout, determinism, atomicity, the card and infos it writes, loading the result."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import pathlib
+
+import datasets
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+from huggingface_hub import DatasetCard
+
+import fashion_mnist
+from scripts import build, card, layout
+
+datasets.disable_progress_bars()
+
+
+def file_digests(repo: pathlib.Path) -> dict[str, str]:
+    """SHA-256 of every file the build writes, keyed by repo-relative path."""
+    paths = [*sorted((repo / layout.DATA_DIR).iterdir()), repo / layout.CARD, repo / layout.INFOS]
+    return {str(path.relative_to(repo)): layout.sha256_file(path) for path in paths}
+
+
+def digest(pixels: np.ndarray) -> str:
+    """Identity of an image by its pixel values, whatever integer type carries them."""
+    return hashlib.sha256(pixels.astype(np.uint8).tobytes()).hexdigest()
+
+
+def build_synthetic(repo: pathlib.Path, archives: tuple[pathlib.Path, tuple]) -> build.BuildSummary:
+    directory, table = archives
+    return build.build_repo(repo, num_proc=1, data_dir=str(directory), mirrors=[], system_dirs=[], archives=table)
+
+
+def test_layout_is_push_to_hub_shards_with_small_row_groups(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    for split, count in fashion_mnist.NUM_SHARDS.items():
+        files = sorted(path.name for path in (repo / layout.DATA_DIR).glob(f"{split}-*.parquet"))
+        assert files == [f"{split}-{index:05d}-of-{count:05d}.parquet" for index in range(count)]
+        rows = [pq.ParquetFile(repo / layout.DATA_DIR / name).metadata.num_rows for name in files]
+        expected_total = next(a.num_examples for a in table if a.split == split and a.kind == "labels")
+        assert sum(rows) == expected_total
+        assert max(rows) - min(rows) <= 1, f"{split} shards are not evenly sized: {rows}"
+    schema = pq.read_schema(next((repo / layout.DATA_DIR).glob("train-*.parquet")))
+    assert str(schema.field("image").type) == "struct<bytes: binary, path: string>"
+    assert datasets.Features.from_arrow_schema(schema) == fashion_mnist.FEATURES
+    assert (repo / layout.PREVIEW).read_bytes().startswith(b"\x89PNG")
+
+
+def test_card_yaml_and_infos_agree(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, _ = synthetic_repo
+    data = DatasetCard.load(repo / layout.CARD).data
+    assert data.license == ["mit"] and data.task_categories == ["image-classification"]
+    assert data.task_ids == ["multi-class-image-classification"] and data.paperswithcode_id == "fashion-mnist"
+    assert data.configs == [
+        {
+            "config_name": "fashion_mnist",
+            "data_files": [{"split": "train", "path": "data/train-*"}, {"split": "test", "path": "data/test-*"}],
+            "default": True,
+        }
+    ]
+    card_info = datasets.info.DatasetInfosDict.from_dataset_card_data(data)["fashion_mnist"]
+    infos = datasets.DatasetInfo.from_dict(json.loads((repo / layout.INFOS).read_text())["fashion_mnist"])
+    assert card_info.features == infos.features == fashion_mnist.FEATURES
+    assert {n: (s.num_examples, s.num_bytes) for n, s in card_info.splits.items()} == {
+        n: (s.num_examples, s.num_bytes) for n, s in infos.splits.items()
+    }
+    assert (card_info.download_size, card_info.dataset_size) == (infos.download_size, infos.dataset_size)
+    shards = sorted(str(p.relative_to(repo)) for p in (repo / layout.DATA_DIR).glob("*.parquet"))
+    assert sorted(infos.download_checksums) == shards
+    for path, record in infos.download_checksums.items():
+        assert record == {"num_bytes": (repo / path).stat().st_size, "checksum": layout.sha256_file(repo / path)}
+    assert infos.download_size == sum(record["num_bytes"] for record in infos.download_checksums.values())
+    assert infos.splits["train"].shard_lengths == [
+        pq.ParquetFile(repo / shard).metadata.num_rows for shard in shards if "/train-" in shard
+    ]
+
+
+def test_two_builds_give_identical_bytes(
+    synthetic_archives: tuple[pathlib.Path, tuple], tmp_path: pathlib.Path
+) -> None:
+    build_synthetic(tmp_path / "first", synthetic_archives)
+    build_synthetic(tmp_path / "second", synthetic_archives)
+    first, second = file_digests(tmp_path / "first"), file_digests(tmp_path / "second")
+    assert len(first) == sum(fashion_mnist.NUM_SHARDS.values()) + 3
+    assert first == second
+
+
+@pytest.mark.parametrize("failing_step", ["write_shards_second_split", "render_card"])
+def test_failed_build_leaves_previous_copy_untouched(
+    synthetic_repo: tuple[pathlib.Path, tuple],
+    synthetic_archives: tuple[pathlib.Path, tuple],
+    monkeypatch: pytest.MonkeyPatch,
+    failing_step: str,
+) -> None:
+    repo, _ = synthetic_repo
+    before = file_digests(repo)
+    calls = []
+
+    def fail_on_second_split(*args: object, **kwargs: object) -> list[build.ShardRecord]:
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("interrupted midway")
+        return original_write_shards(*args, **kwargs)
+
+    def fail_rendering(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("interrupted midway")
+
+    original_write_shards = build.write_shards
+    if failing_step == "render_card":
+        monkeypatch.setattr(card, "render_card", fail_rendering)
+    else:
+        monkeypatch.setattr(build, "write_shards", fail_on_second_split)
+    with pytest.raises(RuntimeError, match="interrupted midway"):
+        build_synthetic(repo, synthetic_archives)
+    assert file_digests(repo) == before
+    assert not list(repo.glob(".build-*")), "the scratch directory was left behind"
+
+
+def test_bad_archives_fail_before_anything_changes(
+    synthetic_repo: tuple[pathlib.Path, tuple], synthetic_archives: tuple[pathlib.Path, tuple]
+) -> None:
+    repo, _ = synthetic_repo
+    before = file_digests(repo)
+    directory, _ = synthetic_archives
+    (directory / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not a gzip file")
+    with pytest.raises(fashion_mnist.NoValidSourceError, match=r"t10k-labels-idx1-ubyte\.gz"):
+        build_synthetic(repo, synthetic_archives)
+    assert file_digests(repo) == before
+
+
+def test_rebuild_keeps_hand_written_prose(
+    synthetic_repo: tuple[pathlib.Path, tuple], synthetic_archives: tuple[pathlib.Path, tuple]
+) -> None:
+    repo, _ = synthetic_repo
+    card_path = repo / layout.CARD
+    edited = card_path.read_text().replace("## Labels\n", "## Labels\n\nA maintainer's own paragraph.\n")
+    edited = card.replace_block(edited, "labels", "stale table")
+    card_path.write_text(edited)
+    build_synthetic(repo, synthetic_archives)
+    rebuilt = card_path.read_text()
+    assert "A maintainer's own paragraph." in rebuilt
+    assert "stale table" not in rebuilt and "| 0 | T-shirt/top |" in rebuilt
+
+
+def test_built_repo_loads_with_load_dataset(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    dataset = datasets.load_dataset(str(repo))
+    assert dataset["train"].features == fashion_mnist.FEATURES
+    assert dataset["train"].features["label"].names == list(fashion_mnist.LABEL_NAMES)
+    for split in fashion_mnist.SPLITS:
+        images_archive = next(a for a in table if a.split == split and a.kind == "images")
+        assert dataset[split].num_rows == images_archive.num_examples
+
+
+def test_streamed_repo_gives_each_example_once_to_two_workers(
+    synthetic_repo: tuple[pathlib.Path, tuple], synthetic_archives: tuple[pathlib.Path, tuple]
+) -> None:
+    repo, _ = synthetic_repo
+    directory, _ = synthetic_archives
+    stream = datasets.load_dataset(str(repo), split="train", streaming=True)
+    stream = stream.map(
+        lambda batch: {"pixels": [np.asarray(image) for image in batch["image"]]},
+        batched=True,
+        remove_columns=["image"],
+    ).with_format("torch")
+    loader = torch.utils.data.DataLoader(stream, batch_size=4, num_workers=2)
+    seen = [digest(pixels.numpy()) for batch in loader for pixels in batch["pixels"]]
+    raw = gzip.decompress((directory / "train-images-idx3-ubyte.gz").read_bytes())
+    expected = [
+        hashlib.sha256(image.tobytes()).hexdigest()
+        for image in np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+    ]
+    assert sorted(seen) == sorted(expected)
+
+
+def test_real_archives_build_verifies_and_loads(real_repo: pathlib.Path) -> None:
+    counts = {}
+    for split, count in fashion_mnist.NUM_SHARDS.items():
+        files = sorted((real_repo / layout.DATA_DIR).glob(f"{split}-*.parquet"))
+        assert len(files) == count
+        metadata = [pq.ParquetFile(path).metadata for path in files]
+        counts[split] = sum(m.num_rows for m in metadata)
+        assert all(m.row_group(i).num_rows <= 1000 for m in metadata for i in range(m.num_row_groups))
+    assert counts == {"train": 60_000, "test": 10_000}
+    dataset = datasets.load_dataset(str(real_repo), split="test")
+    assert np.bincount(dataset["label"]).tolist() == [1_000] * 10
+
+
+def test_cli_reports_failure_and_changes_nothing(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "no-archives"
+    empty.mkdir()
+    repo = tmp_path / "repo"
+    code = build.main(["--data-dir", str(empty), "--mirror", "http://127.0.0.1:9/", "--repo-dir", str(repo)])
+    assert code == 1
+    message = capsys.readouterr().err
+    assert "nothing was changed" in message and "train-images-idx3-ubyte.gz" in message and str(empty) in message
+    assert not (repo / layout.DATA_DIR).exists()

@@ -1,0 +1,58 @@
+"""scripts/card.py: metadata from the builder, generated blocks inside hand-written prose."""
+
+from __future__ import annotations
+
+import copy
+
+import datasets
+import pytest
+from huggingface_hub import DatasetCard, DatasetCardData
+
+import fashion_mnist
+from scripts import card
+
+TEMPLATE = "---\nold: yaml\n---\n# Title\n\nHand prose.\n\n" + "".join(
+    f"<!-- BEGIN GENERATED: {name} -->\nold {name}\n<!-- END GENERATED: {name} -->\n\nMore prose.\n\n"
+    for name in card.BLOCKS
+)
+
+
+@pytest.fixture
+def facts() -> card.CardFacts:
+    info = copy.deepcopy(
+        datasets.DatasetInfo(
+            description=fashion_mnist.DESCRIPTION, features=fashion_mnist.FEATURES, config_name="fashion_mnist"
+        )
+    )
+    info.splits = datasets.SplitDict()
+    info.splits.add(datasets.SplitInfo("train", num_bytes=100, num_examples=60_000))
+    info.splits.add(datasets.SplitInfo("test", num_bytes=10, num_examples=10_000))
+    info.download_checksums = {"data/train-00000-of-00001.parquet": {"num_bytes": 77, "checksum": "x"}}
+    counts = {"train": [6_000 + i for i in range(10)], "test": [1_000] * 10}
+    return card.CardFacts(info, counts, {"train": 1, "test": 1}, "someone/fmnist")
+
+
+@pytest.mark.parametrize(("n", "bucket"), [(999, "n<1K"), (1_000, "1K<n<10K"), (70_000, "10K<n<100K")])
+def test_size_category(n: int, bucket: str) -> None:
+    assert card.size_category(n) == bucket
+
+
+def test_render_replaces_yaml_and_blocks_and_keeps_prose(facts: card.CardFacts) -> None:
+    rendered = card.render_card(TEMPLATE, facts)
+    parsed = DatasetCard(rendered)
+    assert isinstance(parsed.data, DatasetCardData) and "old" not in parsed.data.to_dict()
+    assert parsed.data.size_categories == ["10K<n<100K"] and parsed.data.pretty_name == "Fashion-MNIST"
+    assert parsed.data.dataset_info["splits"][0] == {"name": "train", "num_bytes": 100, "num_examples": 60_000}
+    assert rendered.count("More prose.") == len(card.BLOCKS) and "Hand prose." in rendered
+    assert not any(f"old {name}" in rendered for name in card.BLOCKS)
+    assert "| 9 | Ankle boot | 6,009 | 1,000 |" in rendered
+    assert 'load_dataset("someone/fmnist")' in rendered
+    assert "| train | 60,000 | 1 | 77 |" in rendered
+    assert fashion_mnist.ARCHIVES[0].raw_sha256 in rendered and "arXiv:1708.07747" in rendered
+    assert card.render_card(rendered, facts) == rendered, "rendering must be idempotent"
+
+
+def test_missing_block_is_a_clear_error(facts: card.CardFacts) -> None:
+    template = TEMPLATE.replace("<!-- BEGIN GENERATED: usage -->", "")
+    with pytest.raises(ValueError, match=r"no generated block 'usage'.*<!-- BEGIN GENERATED: usage -->"):
+        card.render_card(template, facts)

@@ -1,0 +1,111 @@
+"""scripts/verify.py: passes a good build, and names the difference in each kind of damaged one."""
+
+from __future__ import annotations
+
+import io
+import json
+import pathlib
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from scripts import layout, verify
+
+SHARD = "data/train-00001-of-00008.parquet"
+
+
+def problems_of(repo: pathlib.Path, table: tuple) -> list[str]:
+    with pytest.raises(verify.VerificationError) as excinfo:
+        verify.verify_repo(repo, archives=table)
+    return excinfo.value.problems
+
+
+def rerecord(repo: pathlib.Path, relative: str) -> None:
+    """Make dataset_infos.json describe the file as it now is, as a careless hand edit would."""
+    infos_path = repo / layout.INFOS
+    infos = json.loads(infos_path.read_text())
+    path = repo / relative
+    infos["fashion_mnist"]["download_checksums"][relative] = {
+        "num_bytes": path.stat().st_size,
+        "checksum": layout.sha256_file(path),
+    }
+    infos_path.write_text(json.dumps(infos))
+
+
+def test_good_build_passes(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    passed = verify.verify_repo(repo, archives=table)
+    assert any("lossless" in line and "train images" in line for line in passed)
+    assert any("lossless" in line and "test labels" in line for line in passed)
+
+
+def test_tampered_shard_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    with open(repo / SHARD, "ab") as file:
+        file.write(b"\0")
+    problems = problems_of(repo, table)
+    assert any(SHARD in p and "SHA-256" in p and "changed after the build" in p for p in problems)
+
+
+def test_deleted_shard_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    (repo / SHARD).unlink()
+    problems = problems_of(repo, table)
+    assert any(p.startswith("train: expected shards") for p in problems)
+    assert any(layout.INFOS in p and SHARD in p for p in problems)
+
+
+def test_edited_card_count_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    card_path = repo / layout.CARD
+    expected = next(a.num_examples for a in table if a.split == "test" and a.kind == "labels")
+    text = card_path.read_text()
+    assert f"num_examples: {expected}\n" in text
+    card_path.write_text(text.replace(f"num_examples: {expected}\n", f"num_examples: {expected + 1}\n"))
+    problems = problems_of(repo, table)
+    assert any(p.startswith(f"test: expected {expected:,} examples") and f"({expected + 1}," in p for p in problems)
+
+
+def test_flipped_pixel_fails_the_lossless_proof(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    """A shard re-encoded with one pixel changed, its hash re-recorded: only the lossless proof can tell."""
+    repo, table = synthetic_repo
+    shard = pq.read_table(repo / SHARD)
+    images = shard.column("image").to_pylist()
+    pixels = np.asarray(Image.open(io.BytesIO(images[0]["bytes"]))).copy()
+    pixels[3, 4] ^= 0xFF
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    images[0] = {"bytes": buffer.getvalue(), "path": None}
+    column = pa.array(images, type=shard.schema.field("image").type)
+    pq.write_table(shard.set_column(0, "image", column), repo / SHARD, row_group_size=layout.ROW_GROUP_SIZE)
+    rerecord(repo, SHARD)
+    problems = problems_of(repo, table)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("train images: expected the decoded images to reproduce train-images-idx3-ubyte.gz")
+
+
+def test_stray_file_and_wrong_features_are_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    shard = pq.read_table(repo / SHARD)
+    pq.write_table(shard.replace_schema_metadata({}), repo / "data" / "extra.parquet")
+    problems = problems_of(repo, table)
+    assert any("data/extra.parquet" in p and "no split" in p for p in problems)
+
+
+def test_real_build_is_lossless_against_the_archives(real_repo: pathlib.Path, real_archives: pathlib.Path) -> None:
+    passed = verify.verify_repo(real_repo, data_dir=real_archives)
+    assert sum("lossless" in line for line in passed) == 4
+    assert "train class balance: [6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000]" in passed
+
+
+def test_cli_exit_codes(
+    synthetic_repo: tuple[pathlib.Path, tuple], real_repo: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify.main(["--repo-dir", str(real_repo)]) == 0
+    assert "checks passed" in capsys.readouterr().out
+    synthetic, _ = synthetic_repo  # built from other archives than the official table
+    assert verify.main(["--repo-dir", str(synthetic)]) == 1
+    assert "do not push this copy" in capsys.readouterr().err
