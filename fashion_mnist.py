@@ -372,8 +372,9 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
             except Exception as error:  # noqa: BLE001 - any failure of one source sends us to the next
                 if source.remote:
                     _evict_download(dl_manager, source.location)
-                logger.warning("%s: %s failed: %s", archive.filename, source.name, error)
-                failures.append(error if isinstance(error, FashionMnistError) else _describe(error, archive, source))
+                failure = error if isinstance(error, FashionMnistError) else _describe(error, archive, source)
+                logger.warning("%s", failure)
+                failures.append(failure)
         if not failures:
             failures.append(
                 SourceNotFoundError(f"{archive.filename}: no data_dir, system copy or mirror is configured")

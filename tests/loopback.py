@@ -1,0 +1,179 @@
+"""A tiny HTTP server on 127.0.0.1 that plays mirrors, good and bad, for tests.
+
+The builder downloads through `datasets` (fsspec's HTTP filesystem on aiohttp), so the
+only honest way to test its mirror handling offline is a real socket. Each path is
+given a `Route`: serve bytes, answer 404, or send the headers and half the body and
+then reset the connection (a mirror dying mid-download). Every request is recorded so
+a test can tell which mirror was asked for what, and in which order.
+
+    with LoopbackServer({"/m1/a.gz": Route.serve(data)}) as server:
+        url = server.url("/m1/a.gz")
+        ...
+        assert server.requests == [Request("HEAD", "/m1/a.gz"), Request("GET", "/m1/a.gz")]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import re
+import socket
+import struct
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Literal
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """What the server does for one path. Build with `serve`, `not_found` or `drop_mid_body`."""
+
+    behaviour: Literal["serve", "not_found", "drop"]
+    body: bytes = b""
+
+    @classmethod
+    def serve(cls, body: bytes) -> Route:
+        """200 with `body` and its Content-Length; HEAD and single `Range: bytes=a-b` requests are honoured."""
+        return cls("serve", body)
+
+    @classmethod
+    def not_found(cls) -> Route:
+        """404 with an empty body (what unknown paths get too)."""
+        return cls("not_found")
+
+    @classmethod
+    def drop_mid_body(cls, body: bytes) -> Route:
+        """Announce all of `body` (HEAD answers normally), send half of it, then reset the connection."""
+        return cls("drop", body)
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_HEAD(self) -> None:
+        self._answer(head=True)
+
+    def do_GET(self) -> None:
+        self._answer(head=False)
+
+    def _answer(self, head: bool) -> None:
+        with self.server.lock:
+            self.server.requests.append(Request(self.command, self.path))
+            route = self.server.routes.get(self.path, Route.not_found())
+        if route.behaviour == "not_found":
+            self._send(404, b"", head)
+            return
+        body, status, extra = route.body, 200, {"Accept-Ranges": "bytes"}
+        match = _RANGE.match(self.headers.get("Range", ""))
+        if match and route.behaviour == "serve" and body and any(match.groups()):
+            start, end = _range_bounds(match.group(1), match.group(2), len(body))
+            if start >= len(body) or start > end:
+                self._send(416, b"", head, {"Content-Range": f"bytes */{len(body)}"})
+                return
+            extra["Content-Range"] = f"bytes {start}-{end}/{len(body)}"
+            body, status = body[start : end + 1], 206
+        if route.behaviour == "drop" and not head:
+            self._drop(body)
+            return
+        self._send(status, body, head, extra)
+
+    def _send(self, status: int, body: bytes, head: bool, headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _drop(self, body: bytes) -> None:
+        """Promise all of `body`, deliver half, then close with RST (SO_LINGER 0), not a clean FIN."""
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()  # the socket is only really closed once no file object refers to it
+        self.connection.close()
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: `requests` is the log tests read."""
+
+
+def _range_bounds(first: str, last: str, size: int) -> tuple[int, int]:
+    """Inclusive byte bounds of `bytes=first-last` (either may be empty) for a body of `size` bytes."""
+    if not first:  # suffix range: the last `last` bytes
+        return max(size - int(last), 0), size - 1
+    return int(first), min(int(last), size - 1) if last else size - 1
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True  # a client that keeps a connection open must not block shutdown
+    routes: dict[str, Route]
+    requests: list[Request]
+    lock: threading.Lock
+
+
+class LoopbackServer:
+    """Serve `routes` (path -> `Route`) on an ephemeral 127.0.0.1 port while the context is open.
+
+    `routes` is a live dict: tests may add or replace routes once they know `url(...)`.
+    `requests` lists every request received, in arrival order.
+    """
+
+    def __init__(self, routes: Mapping[str, Route] | None = None) -> None:
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.routes = dict(routes or {})
+        self._server.requests = []
+        self._server.lock = threading.Lock()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="loopback-http", daemon=True
+        )  # a short poll interval: `shutdown` waits for one
+
+    @property
+    def routes(self) -> dict[str, Route]:
+        return self._server.routes
+
+    @property
+    def requests(self) -> list[Request]:
+        """A snapshot of the requests so far."""
+        with self._server.lock:
+            return list(self._server.requests)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str = "/") -> str:
+        """The absolute URL of `path` (which starts with "/") on this server."""
+        return self.base_url + path
+
+    def paths(self, method: str | None = None) -> list[str]:
+        """The paths requested so far, optionally only those of one method, in order."""
+        return [request.path for request in self.requests if method is None or request.method == method]
+
+    def __enter__(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
