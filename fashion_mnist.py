@@ -248,7 +248,7 @@ def read_archive(compressed: bytes, archive: Archive, source: str) -> np.ndarray
     except (OSError, EOFError, zlib.error) as error:
         raise ArchiveCorruptError(
             f"{where}: expected a complete gzip file, found {len(compressed)} bytes that do not "
-            f"decompress ({error}). The download is damaged; it was not kept."
+            f"decompress ({error}). The file is damaged or incomplete; get it again."
         ) from error
     array = parse_idx(raw, archive.kind, where)
     digest = hashlib.sha256(raw).hexdigest()
