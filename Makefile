@@ -1,13 +1,16 @@
 # The two commands a maintainer needs; each sets up its own virtual environment first.
 #   make build DATA_DIR=path/to/archives   build the Hub copy (omit DATA_DIR to download the archives)
 #   make test                              run the test suite
+#   make push REPO_ID=org/fashion_mnist PUSH_ARGS=--dry-run   publish the built copy
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?=
 BUILD_ARGS ?=
+REPO_ID ?= org/fashion_mnist
+PUSH_ARGS ?=
 
-.PHONY: build test verify benchmark lint
+.PHONY: build test verify push benchmark lint
 
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,11 +24,13 @@ build: $(VENV)/.installed-build
 verify: $(VENV)/.installed-build
 	$(BIN)/python scripts/verify.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
+push: $(VENV)/.installed-build
+	$(BIN)/python scripts/push_to_hub.py $(REPO_ID) $(PUSH_ARGS)
+
 benchmark: $(VENV)/.installed-test
 	$(BIN)/python scripts/benchmark.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-test: $(VENV)/.installed-test
-	$(BIN)/python -m ruff check .
+test: lint
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test

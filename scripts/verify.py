@@ -120,7 +120,7 @@ class Audit:
             return None, None
         patterns = {entry["split"]: entry["path"] for entry in configs[fashion_mnist.NAME].get("data_files", [])}
         present = sorted(
-            str(path.relative_to(self.repo_dir)) for path in (self.repo_dir / layout.DATA_DIR).glob("*.parquet")
+            str(path.relative_to(self.repo_dir)) for path in (self.repo_dir / layout.DATA_DIR).glob("**/*.parquet")
         )
         split_files = {
             split: [p for p in present if fnmatch.fnmatch(p, pattern)] for split, pattern in patterns.items()

@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 
 _HF_HOME = tempfile.mkdtemp(prefix="fashion-mnist-tests-hf-")
 os.environ["HF_HOME"] = _HF_HOME
@@ -21,6 +22,9 @@ os.environ.pop("HF_TOKEN", None)
 import pytest  # noqa: E402 - after the cache paths are set
 
 from tests import synthetic  # noqa: E402 - imports datasets
+from tests.local_hub import LocalHub, clients_pointed_at  # noqa: E402 - imports datasets
+
+HUB_REPO = "org/fashion_mnist"
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 REAL_ARCHIVES = pathlib.Path(os.environ.get("FASHION_MNIST_ARCHIVES", PROJECT_ROOT.parent / "shared" / "fashion-mnist"))
@@ -69,3 +73,20 @@ def synthetic_repo(
     repo = tmp_path / "repo"
     build.build_repo(repo, num_proc=1, data_dir=str(directory), mirrors=[], system_dirs=[], archives=table)
     return repo, table
+
+
+@pytest.fixture(scope="session")
+def local_hub(real_repo: pathlib.Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
+    """olah behind its Range front, serving `org/fashion_mnist` as exactly the push's upload set of the real build."""
+    from scripts import push_to_hub
+
+    with LocalHub(tmp_path_factory.mktemp("local_hub")) as hub:
+        hub.publish(HUB_REPO, push_to_hub.upload_set(real_repo))
+        yield hub
+
+
+@pytest.fixture
+def hub_endpoint(local_hub: LocalHub) -> Iterator[str]:
+    """The local Hub's URL, with huggingface_hub, datasets and child processes pointed at it for one test."""
+    with clients_pointed_at(local_hub.endpoint):
+        yield local_hub.endpoint

@@ -1,0 +1,345 @@
+"""Publish the built Hub copy: verify it, then upload what changed in one commit.
+
+    python scripts/push_to_hub.py REPO_ID [--repo-dir DIR] [--dry-run] [--private]
+                                  [--create-pr] [--revision BRANCH] [--message TEXT] [--token TOKEN]
+
+Only the Hub copy is uploaded: the card, `dataset_infos.json`, the preview and the
+Parquet shards (`upload_set`), never the builder module, tests or scripts; `datasets`
+5.x refuses a Hub repo holding `fashion_mnist.py` at its root. The push refuses a copy
+that fails `scripts/verify.py`, compares every file with the remote one (LFS SHA-256,
+or git blob id for small files) so unchanged files are not sent again, deletes remote
+files under `data/` that the build no longer has (stale shards), and makes no commit
+when nothing changed. `--dry-run` only reads the remote file list and prints the plan.
+
+The endpoint and token are huggingface_hub's usual ones: `HF_ENDPOINT`, then `--token`,
+`HF_TOKEN` or the login cache (`hf auth login`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import pathlib
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+
+if __package__ in (None, ""):  # run as `python scripts/push_to_hub.py`
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile, get_token
+from huggingface_hub.errors import HfHubHTTPError, HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.utils import validate_repo_id
+from huggingface_hub.utils.sha import git_hash
+
+import fashion_mnist
+from scripts import layout
+from scripts.verify import VerificationError, verify_repo
+
+REPO_TYPE = "dataset"
+DEFAULT_MESSAGE = "Update Fashion-MNIST: card, infos, preview and Parquet shards"
+FIXED_FILES = (layout.CARD, layout.INFOS, layout.PREVIEW)
+PROBE_TIMEOUT = 10.0  # seconds
+
+
+class PushError(Exception):
+    """The push cannot go ahead; the message names the repo and says what to do."""
+
+
+def upload_set(repo_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
+    """The files to publish, sorted by path in the repo: card, infos, preview and every `data/**/*.parquet`.
+
+    The one definition of what goes to the Hub; the plan, the push and the tests' local
+    Hub all take it from here.
+    """
+    repo_dir = pathlib.Path(repo_dir)
+    missing = [name for name in FIXED_FILES if not (repo_dir / name).is_file()]
+    if missing:
+        raise PushError(
+            f"{repo_dir}: {', '.join(missing)} not found; build the Hub copy first: "
+            f"python scripts/build.py --repo-dir {repo_dir}"
+        )
+    shards = [path.relative_to(repo_dir).as_posix() for path in (repo_dir / layout.DATA_DIR).glob("**/*.parquet")]
+    return {path: repo_dir / path for path in sorted([*FIXED_FILES, *shards])}
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteFile:
+    """What the Hub says about one file: its git blob id and, for LFS files, the content's SHA-256."""
+
+    path: str
+    blob_id: str
+    lfs_sha256: str | None
+
+    def same_content(self, local: pathlib.Path) -> bool:
+        """Whether `local` holds this content (LFS files by SHA-256, others by git blob id)."""
+        if self.lfs_sha256 is not None:
+            return layout.sha256_file(local) == self.lfs_sha256
+        return git_hash(local.read_bytes()) == self.blob_id
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a push of `files` to `repo_id` at `revision` would change."""
+
+    endpoint: str
+    repo_id: str
+    revision: str | None
+    head: str | None  # the remote commit compared with; None if the repo does not exist
+    files: Mapping[str, pathlib.Path]  # the upload set
+    additions: tuple[str, ...]  # new or changed
+    deletions: tuple[str, ...]  # remote files under data/ the build no longer has
+    unchanged: tuple[str, ...]
+
+    @property
+    def repo_exists(self) -> bool:
+        return self.head is not None
+
+    @property
+    def empty(self) -> bool:
+        return not self.additions and not self.deletions
+
+    def operations(self) -> list[CommitOperationAdd | CommitOperationDelete]:
+        """Fresh operations for one `create_commit` (huggingface_hub mutates them, so never reuse a list)."""
+        adds = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=self.files[path]) for path in self.additions]
+        return [*adds, *(CommitOperationDelete(path_in_repo=path) for path in self.deletions)]
+
+    def describe(self) -> str:
+        where = f"datasets/{self.repo_id}@{self.revision or 'main'} at {self.endpoint}"
+        counts = f"{len(self.additions)} to upload, {len(self.deletions)} to delete, {len(self.unchanged)} unchanged"
+        lines = [f"{where}: {counts}"]
+        if not self.repo_exists:
+            lines.insert(
+                0,
+                f"Repo not found: datasets/{self.repo_id} does not exist at {self.endpoint}, or is private and this "
+                "token cannot see it. A push creates it (add --private for a private repo); every file is an upload.",
+            )
+        for verb, paths in (("upload", self.additions), ("delete", self.deletions), ("same", self.unchanged)):
+            lines += [f"  {verb:<7}{path}" for path in paths]
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteState:
+    """The remote branch at one commit: its sha and its files by path."""
+
+    head: str
+    files: dict[str, RemoteFile]
+
+
+def remote_state(api: HfApi, repo_id: str, revision: str | None) -> RemoteState | None:
+    """The files of the repo at the current commit of `revision`; None if the repo is missing (or invisible).
+
+    The listing is read at the commit sha, not the branch name, so the whole plan describes
+    one snapshot, and the push passes that sha as `parent_commit`: a commit landing in
+    between makes the push fail instead of mixing two states. A plain recursive listing
+    carries the LFS SHA-256 and blob ids (huggingface_hub's own `verify_repo_checksums`
+    uses it); `expand=True` would only add last-commit and security data, at 50 entries a
+    page instead of 1,000.
+    """
+    try:
+        head = api.dataset_info(repo_id, revision=revision).sha
+        entries = list(api.list_repo_tree(repo_id, repo_type=REPO_TYPE, revision=head, recursive=True))
+    except RepositoryNotFoundError as error:  # the Hub answers the same for a missing repo and a private one
+        if revision is not None and repo_visible(api, repo_id):  # some servers (olah) say so for a missing branch
+            raise missing_branch(api.endpoint, repo_id, revision) from error
+        return None
+    files = {
+        entry.path: RemoteFile(entry.path, entry.blob_id, entry.lfs.sha256 if entry.lfs else None)
+        for entry in entries
+        if isinstance(entry, RepoFile)
+    }
+    return RemoteState(head, files)
+
+
+def repo_visible(api: HfApi, repo_id: str) -> bool:
+    try:
+        api.dataset_info(repo_id)
+    except RepositoryNotFoundError:
+        return False
+    return True
+
+
+def plan_push(api: HfApi, repo_id: str, repo_dir: str | pathlib.Path, *, revision: str | None = None) -> Plan:
+    """Compare the upload set with the remote files; read-only."""
+    files = upload_set(repo_dir)
+    remote = remote_state(api, repo_id, revision)
+    known = remote.files if remote else {}
+    unchanged = tuple(path for path, local in files.items() if path in known and known[path].same_content(local))
+    additions = tuple(path for path in files if path not in unchanged)
+    stale = tuple(sorted(path for path in known if path.startswith(layout.DATA_DIR + "/") and path not in files))
+    head = remote.head if remote else None
+    return Plan(api.endpoint, repo_id, revision, head, files, additions, stale, unchanged)
+
+
+@dataclasses.dataclass(frozen=True)
+class PushResult:
+    plan: Plan
+    dry_run: bool
+    commit: CommitInfo | None  # None for a dry run, or when nothing changed
+
+    def describe(self) -> str:
+        if self.commit is not None:
+            outcome = f"Pushed in one commit: {self.commit.pr_url or self.commit.commit_url}"
+        elif self.dry_run:
+            outcome = "Dry run: nothing was changed."
+        else:
+            outcome = "Nothing changed since the last push: no commit made."
+        return f"{self.plan.describe()}\n{outcome}"
+
+
+def push(
+    repo_id: str,
+    repo_dir: str | pathlib.Path = layout.PROJECT_ROOT,
+    *,
+    api: HfApi | None = None,
+    dry_run: bool = False,
+    private: bool = False,
+    create_pr: bool = False,
+    revision: str | None = None,
+    message: str = DEFAULT_MESSAGE,
+    archives: Sequence[fashion_mnist.Archive] = fashion_mnist.ARCHIVES,
+) -> PushResult:
+    """Verify `repo_dir`, plan, then (unless `dry_run` or nothing changed) create the repo if missing and commit once.
+
+    `archives` is the table `verify_repo` checks the copy against (tests pass the synthetic one).
+    """
+    api = api if api is not None else HfApi()
+    check_repo_id(repo_id)
+    if not dry_run:
+        check_token(api, repo_id)
+    check_verified(repo_dir, archives)
+    check_reachable(api.endpoint, repo_id)
+    with hub_errors(api.endpoint, repo_id, revision):
+        plan = plan_push(api, repo_id, repo_dir, revision=revision)
+        if dry_run or plan.empty:
+            return PushResult(plan, dry_run, None)
+        if not plan.repo_exists:
+            api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
+        commit = api.create_commit(
+            repo_id,
+            plan.operations(),
+            commit_message=message,
+            repo_type=REPO_TYPE,
+            revision=revision,
+            create_pr=create_pr,
+            parent_commit=plan.head,
+        )
+    return PushResult(plan, dry_run, commit)
+
+
+# --- Checks, each failing with a message that says what to do ---------------------------
+
+
+def check_repo_id(repo_id: str) -> None:
+    """Reject a malformed id before any network call."""
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise PushError(
+            f"{repo_id!r} is not a valid Hub repo id: {error} Use NAMESPACE/NAME, e.g. org/fashion_mnist."
+        ) from error
+
+
+def check_verified(repo_dir: str | pathlib.Path, archives: Sequence[fashion_mnist.Archive]) -> None:
+    try:
+        verify_repo(repo_dir, archives=archives)
+    except VerificationError as error:
+        raise PushError(f"Refusing to push: {error}") from error
+
+
+def check_token(api: HfApi, repo_id: str) -> None:
+    """A push needs a token: the API's own, else HF_TOKEN or the login cache (never shown)."""
+    token = api.token if api.token is not None else get_token()
+    if not token:
+        raise PushError(
+            f"No Hugging Face token to push to datasets/{repo_id}: run `hf auth login` with a token that has "
+            "write access to the repo, set HF_TOKEN, or pass --token. (--dry-run needs no token.)"
+        )
+
+
+def check_reachable(endpoint: str, repo_id: str) -> None:
+    """One request without huggingface_hub's retries, which take ~25 s to give up on a refused connection.
+
+    Any HTTP answer, even an error status, means the endpoint is there.
+    """
+    try:
+        with urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=PROBE_TIMEOUT):
+            pass
+    except urllib.error.HTTPError:
+        pass
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise PushError(
+            f"Cannot reach the Hub at {endpoint} to push datasets/{repo_id}: {reason}. Check the network, "
+            "or HF_ENDPOINT if you set it."
+        ) from error
+
+
+def missing_branch(endpoint: str, repo_id: str, revision: str | None) -> PushError:
+    return PushError(
+        f"Branch {revision!r} does not exist in datasets/{repo_id} at {endpoint}: create it first "
+        f"(HfApi().create_branch({repo_id!r}, branch={revision!r}, repo_type='dataset')) or omit --revision."
+    )
+
+
+def _status(error: HfHubHTTPError) -> int | None:
+    return error.response.status_code if error.response is not None else None
+
+
+@contextlib.contextmanager
+def hub_errors(endpoint: str, repo_id: str, revision: str | None) -> Iterator[None]:
+    """Turn huggingface_hub's HTTP errors into `PushError`s that name the repo and say what to do."""
+    where = f"datasets/{repo_id} at {endpoint}"
+    try:
+        yield
+    except RevisionNotFoundError as error:
+        raise missing_branch(endpoint, repo_id, revision) from error
+    except HfHubHTTPError as error:
+        if _status(error) in (401, 403):
+            raise PushError(
+                f"Not authorised for {where} (HTTP {_status(error)}): use a token with write access to this repo "
+                "(`hf auth login`, HF_TOKEN or --token), or check the namespace in the repo id."
+            ) from error
+        raise PushError(f"The Hub refused the push to {where}: {error}") from error
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("repo_id", metavar="REPO_ID", help="the dataset repo, e.g. org/fashion_mnist")
+    parser.add_argument(
+        "--repo-dir", default=str(layout.PROJECT_ROOT), help="the built Hub copy (default: this repository)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the plan; read the remote file list only")
+    parser.add_argument("--private", action="store_true", help="create the repo private if it does not exist")
+    parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    parser.add_argument("--revision", metavar="BRANCH", help="the branch to commit to (default: main)")
+    parser.add_argument("--message", default=DEFAULT_MESSAGE, help="the commit message")
+    parser.add_argument("--token", help="a Hub token (default: HF_TOKEN or the login cache)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        result = push(
+            args.repo_id,
+            args.repo_dir,
+            api=HfApi(token=args.token),
+            dry_run=args.dry_run,
+            private=args.private,
+            create_pr=args.create_pr,
+            revision=args.revision,
+            message=args.message,
+        )
+    except PushError as error:
+        print(f"push_to_hub: {error}", file=sys.stderr)
+        return 1
+    print(result.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

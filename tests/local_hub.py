@@ -1,0 +1,379 @@
+"""A Hugging Face Hub on 127.0.0.1 for tests: olah serving git repos, behind a Range-honouring front.
+
+No real Hub is reachable from the test machines, and the user paths (`load_dataset`,
+streaming, `snapshot_download`, `HfFileSystem`, the push's read of the remote file
+list) are only worth testing against a server that speaks the Hub's HTTP API.
+`olah` (a self-hosted Hub mirror) does, for plain git repositories in its
+`mirrors` directory:
+
+    with LocalHub(tmp_path) as hub:
+        hub.publish("org/fashion_mnist", push_to_hub.upload_set(built_repo))
+        with clients_pointed_at(hub.endpoint):
+            load_dataset("org/fashion_mnist")
+
+Each repo is a git repository whose commits hold exactly the files given to
+`publish`. Binary files are stored the way the Hub stores them, as Git LFS pointers
+with the content in `.git/lfs/objects` (olah reads that layout), so the file list
+reports an LFS SHA-256 for them and a git blob id for the text files, as the Hub does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import http.client
+import http.server
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from unittest import mock
+
+import datasets
+import huggingface_hub
+from huggingface_hub import constants
+
+# The Hub's default .gitattributes for dataset repos stores these in LFS.
+LFS_SUFFIXES = (".parquet", ".png")
+START_TIMEOUT = 60.0  # seconds for olah to answer after launch (its imports take a few seconds)
+STOP_TIMEOUT = 10.0
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "local-hub",
+    "GIT_AUTHOR_EMAIL": "local-hub@127.0.0.1",
+    "GIT_COMMITTER_NAME": "local-hub",
+    "GIT_COMMITTER_EMAIL": "local-hub@127.0.0.1",
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- The Range-honouring front ----------------------------------------------------------
+
+
+class RangeFront:
+    """A loopback HTTP proxy in front of olah that answers `Range` requests with 206.
+
+    Why it exists: olah ignores `Range` on files of its git mirrors and sends the whole
+    file with 200. `datasets` streaming reads Parquet through `HfFileSystem`, which asks
+    for byte ranges (the footer first) and takes the body as the range it asked for, so
+    pyarrow finds no footer ("Parquet magic bytes not found in footer"). The real Hub
+    honours ranges; this front makes the local Hub do the same: for a GET with a single
+    `bytes=` range it fetches the full body from olah and answers 206 with the slice and
+    its `Content-Range`. Every other request passes through unchanged, headers included
+    (`X-Repo-Commit`, `ETag`, `Location`, ...), with absolute URLs naming olah's address
+    rewritten to the front's, so redirects come back here.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self._server = _FrontServer(("127.0.0.1", 0), _FrontHandler)
+        self._server.upstream = urllib.parse.urlsplit(upstream)
+        self._server.front_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="range-front", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self._server.front_url
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(STOP_TIMEOUT)
+
+    def __enter__(self) -> RangeFront:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class _FrontServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True  # a client holding a keep-alive connection must not block shutdown
+    upstream: urllib.parse.SplitResult
+    front_url: str
+
+
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+_SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+class _FrontHandler(http.server.BaseHTTPRequestHandler):
+    server: _FrontServer
+    protocol_version = "HTTP/1.1"  # keep-alive: every answer carries its Content-Length
+
+    def do_GET(self) -> None:
+        self._relay()
+
+    def do_HEAD(self) -> None:
+        self._relay()
+
+    def do_POST(self) -> None:
+        self._relay()
+
+    def do_PUT(self) -> None:
+        self._relay()
+
+    def do_DELETE(self) -> None:
+        self._relay()
+
+    def _relay(self) -> None:
+        status, headers, body = self._ask_upstream()
+        wanted = self.headers.get("Range") if self.command == "GET" else None
+        if wanted and status == 200:
+            status, headers, body = _slice(wanted, headers, body)
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value.replace(self._upstream_url(), self.server.front_url))
+        if self.command != "HEAD":  # a HEAD answer keeps olah's Content-Length of the file
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _ask_upstream(self) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Send the request on to olah, without Range (olah would ignore it anyway) or hop-by-hop headers."""
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = self.rfile.read(length) if length else None
+        skip = _HOP_BY_HOP | {"host", "range", "accept-encoding", "content-length"}
+        forwarded = {name: value for name, value in self.headers.items() if name.lower() not in skip}
+        upstream = self.server.upstream
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+        try:
+            connection.request(self.command, self.path, body=payload, headers=forwarded)
+            response = connection.getresponse()
+            body = response.read()
+        except OSError as error:
+            message = f"local hub front: olah at {self._upstream_url()} failed: {error}".encode()
+            return 502, [("Content-Type", "text/plain")], message
+        finally:
+            connection.close()
+        kept = [(n, v) for n, v in response.getheaders() if n.lower() not in _HOP_BY_HOP | {"content-length"}]
+        if self.command == "HEAD" and response.getheader("Content-Length"):
+            kept.append(("Content-Length", response.getheader("Content-Length")))
+        return response.status, kept, body
+
+    def _upstream_url(self) -> str:
+        return f"{self.server.upstream.scheme}://{self.server.upstream.netloc}"
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: olah keeps its own access log."""
+
+
+def _slice(wanted: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Answer a single `bytes=first-last` range of `body` as HTTP would; other range forms get the whole body."""
+    match = _SINGLE_RANGE.match(wanted.strip())
+    if not match or not any(match.groups()):
+        return 200, headers, body
+    first, last = match.groups()
+    size = len(body)
+    if first:
+        start, end = int(first), min(int(last) if last else size - 1, size - 1)
+    else:  # a suffix range: the last `last` bytes
+        start, end = max(size - int(last), 0), size - 1
+    if start >= size or start > end:
+        return 416, [("Content-Range", f"bytes */{size}")], b""
+    return 206, [*headers, ("Content-Range", f"bytes {start}-{end}/{size}")], body[start : end + 1]
+
+
+# --- The git repositories olah serves ---------------------------------------------------
+
+
+def _git(repo: pathlib.Path, *args: str) -> str:
+    environment = {**os.environ, **GIT_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=environment, check=True, capture_output=True, text=True, timeout=60
+    )
+    return done.stdout.strip()
+
+
+def _lfs_pointer(content_path: pathlib.Path, git_dir: pathlib.Path) -> bytes:
+    """Store the file as Git LFS does (`.git/lfs/objects/ab/cd/<sha256>`) and return its pointer."""
+    digest = hashlib.sha256(content_path.read_bytes()).hexdigest()
+    stored = git_dir / "lfs" / "objects" / digest[:2] / digest[2:4] / digest
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(content_path, stored)
+    size = content_path.stat().st_size
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{digest}\nsize {size}\n".encode()
+
+
+class LocalHub:
+    """olah on a free port plus a `RangeFront`; clients use `endpoint` (the front) as HF_ENDPOINT.
+
+    `publish` may be called before or after `start`: olah reads the git repositories on
+    every request.
+    """
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = pathlib.Path(root)
+        self.mirrors = self.root / "mirrors"
+        self.repos = self.root / "repos"
+        self._olah: subprocess.Popen | None = None
+        self._front: RangeFront | None = None
+        self._port = 0
+
+    @property
+    def olah_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def endpoint(self) -> str:
+        if self._front is None:
+            raise RuntimeError("the local hub is not started")
+        return self._front.url
+
+    def publish(
+        self, repo_id: str, files: Mapping[str, pathlib.Path], *, branch: str = "main", message: str = "publish"
+    ) -> str:
+        """Commit exactly `files` (repo path -> local file) as the content of `branch`; return the commit sha."""
+        work = self.mirrors / "datasets" / repo_id
+        if not work.exists():
+            work.mkdir(parents=True)
+            _git(work, "init", "-q", "-b", "main")
+        if _git(work, "symbolic-ref", "--short", "HEAD") != branch:
+            exists = bool(_git(work, "branch", "--list", branch))
+            _git(work, "checkout", "-q", *([branch] if exists else ["-b", branch]))
+        for entry in work.iterdir():
+            if entry.is_dir() and entry.name != ".git":
+                shutil.rmtree(entry)
+            elif entry.is_file():
+                entry.unlink()
+        for path, source in files.items():
+            target = work / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.endswith(LFS_SUFFIXES):
+                target.write_bytes(_lfs_pointer(source, work / ".git"))
+            else:
+                shutil.copyfile(source, target)
+        _git(work, "add", "-A")
+        _git(work, "commit", "-q", "--allow-empty", "-m", message)
+        sha = _git(work, "rev-parse", "HEAD")
+        if branch == "main":
+            self._write_meta_head(repo_id, sha)
+        return sha
+
+    def head(self, repo_id: str, branch: str = "main") -> str:
+        """The commit sha `branch` points at."""
+        return _git(self.mirrors / "datasets" / repo_id, "rev-parse", f"refs/heads/{branch}")
+
+    def _write_meta_head(self, repo_id: str, sha: str) -> None:
+        """olah answers `GET /api/datasets/{repo}` (no revision) for a mirror only from this file; else 401."""
+        meta = self.repos / "api" / "datasets" / repo_id / "revision" / "main" / "meta_head.json"
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        meta.write_text(json.dumps({"sha": sha, "lastModified": now}), encoding="utf-8")
+
+    def start(self) -> None:
+        """Launch olah and the front; return once olah answers HTTP."""
+        self._port = free_port()
+        config = self.root / "olah.toml"
+        config.write_text(self._config(), encoding="utf-8")
+        olah_cli = pathlib.Path(sys.executable).with_name("olah-cli")
+        log = open(self.root / "olah.log", "wb")  # noqa: SIM115 - the child process writes it until stop()
+        self._olah = subprocess.Popen(
+            [str(olah_cli), "-c", str(config)], cwd=self.root, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self._wait_until_up()
+        self._front = RangeFront(self.olah_url)
+        self._front.start()
+
+    def _config(self) -> str:
+        # `offline = true`: with it false, olah asks huggingface.co first and every mirror request is a 504.
+        return (
+            "[basic]\n"
+            'host = "127.0.0.1"\n'
+            f"port = {self._port}\n"
+            f'repos-path = "{self.repos}"\n'
+            f'mirrors-path = ["{self.mirrors}"]\n'
+            'mirror-scheme = "http"\n'
+            f'mirror-netloc = "127.0.0.1:{self._port}"\n'
+            f'mirror-lfs-netloc = "127.0.0.1:{self._port}"\n'
+            "[accessibility]\n"
+            "offline = true\n"
+        )
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._olah is not None and self._olah.poll() is not None:
+                raise RuntimeError(f"olah exited with {self._olah.returncode}; see {self.root / 'olah.log'}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=2)
+                connection.request("GET", "/")
+                connection.getresponse().read()
+                connection.close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"olah did not answer within {START_TIMEOUT:.0f} s; see {self.root / 'olah.log'}")
+
+    def stop(self) -> None:
+        """Stop the front and olah (terminate, then kill if it has not exited in time)."""
+        if self._front is not None:
+            self._front.close()
+            self._front = None
+        if self._olah is not None:
+            self._olah.terminate()
+            try:
+                self._olah.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._olah.kill()
+                self._olah.wait(STOP_TIMEOUT)
+            self._olah = None
+
+    def __enter__(self) -> LocalHub:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+# --- Pointing clients at it -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def clients_pointed_at(endpoint: str) -> Iterator[None]:
+    """Make huggingface_hub, datasets and child processes use `endpoint` as the Hub, until the block ends.
+
+    Both libraries copy HF_ENDPOINT into module constants when first imported, which in a
+    test session is long before a local Hub has a port; so the constants are patched as
+    well as the environment (which subprocesses read when they import the libraries).
+    """
+    host = urllib.parse.urlsplit(endpoint).hostname
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.dict(os.environ, {"HF_ENDPOINT": endpoint}))
+        for owner, name, value in (
+            (constants, "ENDPOINT", endpoint),
+            (constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}"),
+            (constants, "HF_URL_HOSTS", constants.HF_URL_HOSTS | {host}),
+            (datasets.config, "HF_ENDPOINT", endpoint),
+            (datasets.config, "HUB_DATASETS_URL", endpoint + "/datasets/{repo_id}/resolve/{revision}/{path}"),
+        ):
+            stack.enter_context(mock.patch.object(owner, name, value))
+        huggingface_hub.HfFileSystem.clear_instance_cache()  # instances remember the endpoint they were made with
+        yield
+    huggingface_hub.HfFileSystem.clear_instance_cache()
