@@ -28,7 +28,7 @@ push: $(VENV)/.installed-build
 	$(BIN)/python scripts/push_to_hub.py $(REPO_ID) $(PUSH_ARGS)
 
 benchmark: $(VENV)/.installed-test
-	$(BIN)/python scripts/benchmark.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+	$(BIN)/python scripts/benchmark.py $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --update-card
 
 test: lint
 	$(BIN)/python -m pytest

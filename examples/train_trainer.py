@@ -32,7 +32,9 @@ def stream(repo_id: str, split: str, *, shuffle_seed: int | None = None) -> data
     """The split as a stream of model inputs, shuffled when a seed is given."""
     examples = datasets.load_dataset(repo_id, split=split, streaming=True)
     if shuffle_seed is not None:
-        examples = examples.shuffle(seed=shuffle_seed, buffer_size=SHUFFLE_BUFFER)
+        # One input shard at a time feeds the buffer: with several, `datasets` 5.2 interleaves them
+        # through a source that pauses 5 s whenever its iterator closes (every epoch, every worker).
+        examples = examples.shuffle(seed=shuffle_seed, buffer_size=SHUFFLE_BUFFER, max_buffer_input_shards=1)
     return examples.map(to_model_inputs, batched=True, remove_columns=["image", "label"]).with_format("torch")
 
 

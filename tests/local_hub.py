@@ -45,6 +45,7 @@ from huggingface_hub import constants
 
 # The Hub's default .gitattributes for dataset repos stores these in LFS.
 LFS_SUFFIXES = (".parquet", ".png")
+OLAH_CLI = pathlib.Path(sys.executable).with_name("olah-cli")  # installed beside this interpreter (`test` extra)
 START_TIMEOUT = 60.0  # seconds for olah to answer after launch (its imports take a few seconds)
 STOP_TIMEOUT = 10.0
 GIT_IDENTITY = {
@@ -287,10 +288,9 @@ class LocalHub:
         self._port = free_port()
         config = self.root / "olah.toml"
         config.write_text(self._config(), encoding="utf-8")
-        olah_cli = pathlib.Path(sys.executable).with_name("olah-cli")
         log = open(self.root / "olah.log", "wb")  # noqa: SIM115 - the child process writes it until stop()
         self._olah = subprocess.Popen(
-            [str(olah_cli), "-c", str(config)], cwd=self.root, stdout=log, stderr=subprocess.STDOUT
+            [str(OLAH_CLI), "-c", str(config)], cwd=self.root, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
         self._wait_until_up()

@@ -202,11 +202,7 @@ def load_example(name: str) -> object:
     return module
 
 
-def test_trainer_example_learns_from_the_stream(
-    hub_endpoint: str, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # `.shuffle()` on a streamed Parquet dataset sleeps this long whenever an iterator closes.
-    monkeypatch.setattr(datasets.config, "SLEEP_TIME_ON_THREADS_SHUTDOWN", 0)
+def test_trainer_example_learns_from_the_stream(hub_endpoint: str, tmp_path: pathlib.Path) -> None:
     example = load_example("train_trainer")
     started = time.perf_counter()
 
