@@ -14,6 +14,7 @@ script would run it. A few minutes on 2 cores; not part of the test suite
 from __future__ import annotations
 
 import argparse
+import atexit
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -42,6 +43,7 @@ from typing import Any
 SCRATCH_HF_HOME = tempfile.mkdtemp(prefix="fashion-mnist-benchmark-hf-") if __name__ == "__main__" else None
 if SCRATCH_HF_HOME:
     os.environ["HF_HOME"] = SCRATCH_HF_HOME
+    atexit.register(shutil.rmtree, SCRATCH_HF_HOME, ignore_errors=True)
 if __package__ in (None, ""):  # run as `python scripts/benchmark.py`
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -725,12 +727,7 @@ def positive_int(text: str) -> int:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir", help="directory holding the four original .gz archives (default: a system copy, then mirrors)"
-    )
-    parser.add_argument(
-        "--mirror", action="append", dest="mirrors", metavar="URL", help="base URL instead of the built-in mirrors"
-    )
+    build.add_source_arguments(parser)
     parser.add_argument("--repeat", type=positive_int, default=5, help="runs per figure, the median kept (default 5)")
     parser.add_argument("--json", type=pathlib.Path, metavar="PATH", help="also write every figure to this JSON file")
     parser.add_argument(
@@ -750,11 +747,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
     logger.setLevel(logging.INFO)  # progress of the benchmark only, not every library's info
     quiet_datasets()
-    builder_kwargs = {"data_dir": args.data_dir} | ({"mirrors": args.mirrors} if args.mirrors else {})
+    builder_kwargs = build.source_kwargs(args)
     with tempfile.TemporaryDirectory(prefix="fashion-mnist-benchmark-") as work:
         results = run_benchmark(pathlib.Path(work), builder_kwargs, repeat=args.repeat, with_keras=not args.skip_keras)
-    if SCRATCH_HF_HOME:
-        shutil.rmtree(SCRATCH_HF_HOME, ignore_errors=True)
     section = markdown(results)
     print(section)
     if args.json:

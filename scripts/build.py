@@ -179,16 +179,24 @@ def swap_in(staged: pathlib.Path, target: pathlib.Path, work_dir: pathlib.Path) 
     staged.rename(target)
 
 
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--data-dir` and `--mirror`: where the builder takes the archives from (the scripts share them)."""
+    parser.add_argument(
+        "--data-dir", help="directory holding the four original .gz archives (default: a system copy, then mirrors)"
+    )
+    parser.add_argument(
+        "--mirror", action="append", dest="mirrors", metavar="URL", help="base URL instead of the built-in mirrors"
+    )
+
+
+def source_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    """The `FashionMnist` keyword arguments that `add_source_arguments` collected."""
+    return {"data_dir": args.data_dir} | ({"mirrors": args.mirrors} if args.mirrors else {})
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", help="directory holding the four original .gz archives (no download)")
-    parser.add_argument(
-        "--mirror",
-        action="append",
-        dest="mirrors",
-        metavar="URL",
-        help="base URL to try instead of the built-in mirrors (repeatable)",
-    )
+    add_source_arguments(parser)
     parser.add_argument(
         "--repo-dir", default=str(layout.PROJECT_ROOT), help="where to write the Hub copy (default: this repository)"
     )
@@ -200,9 +208,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    builder_kwargs = {"data_dir": args.data_dir} | ({"mirrors": args.mirrors} if args.mirrors else {})
     try:
-        summary = build_repo(args.repo_dir, num_proc=args.num_proc, repo_id=args.repo_id, **builder_kwargs)
+        summary = build_repo(args.repo_dir, num_proc=args.num_proc, repo_id=args.repo_id, **source_kwargs(args))
     except (fashion_mnist.FashionMnistError, fashion_mnist.NoValidSourceError) as error:
         print(f"build failed, nothing was changed in {args.repo_dir}:\n{error}", file=sys.stderr)
         return 1
