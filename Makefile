@@ -15,7 +15,7 @@ PUSH_ARGS ?=
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".$(if $(filter test,$*),[test])"
+	$(BIN)/python -m pip install --quiet -e ".$(if $(filter-out build,$*),[$*])"
 	touch $@
 
 build: $(VENV)/.installed-build
@@ -27,7 +27,7 @@ verify: $(VENV)/.installed-build
 push: $(VENV)/.installed-build
 	$(BIN)/python scripts/push_to_hub.py $(REPO_ID) $(PUSH_ARGS)
 
-benchmark: $(VENV)/.installed-test
+benchmark: $(VENV)/.installed-bench
 	$(BIN)/python scripts/benchmark.py $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --update-card
 
 test: lint
