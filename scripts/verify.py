@@ -231,10 +231,12 @@ class Audit:
             labels.append(data.column("label").to_numpy())
         pixels, label_values = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.concatenate(labels)
         by_kind = {a.kind: a for a in self.archives if a.split == split}
-        for kind, array, magic in (("images", pixels, 0x803), ("labels", label_values, 0x801)):
+        for kind, array in (("images", pixels), ("labels", label_values)):
             archive = by_kind[kind]
             in_range = array.dtype == np.uint8 or (array.min(initial=0) >= 0 and array.max(initial=0) <= 255)
-            digest = idx_sha256(array.astype(np.uint8), magic) if in_range else "out-of-range values"
+            digest = (
+                idx_sha256(array.astype(np.uint8), fashion_mnist.IDX_MAGIC[kind]) if in_range else "out-of-range values"
+            )
             self.check(
                 digest == archive.raw_sha256,
                 f"{split} {kind}: lossless, the decoded {kind} hash to {archive.filename}'s content",

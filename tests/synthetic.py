@@ -45,6 +45,14 @@ def make_arrays(sizes: dict[str, int] = SIZES) -> dict[str, np.ndarray]:
     return arrays
 
 
+def read_idx_gz(data: bytes) -> np.ndarray:
+    """Parse an IDX .gz without the builder (the tests' independent reading): gunzip, header, np.frombuffer."""
+    raw = gzip.decompress(data)
+    ndim = raw[3]
+    dims = struct.unpack_from(f">{ndim}I", raw, 4)
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
 def gzip_bytes(raw: bytes, mtime: int = 0) -> bytes:
     return gzip.compress(raw, mtime=mtime)
 

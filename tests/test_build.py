@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import pathlib
 
@@ -16,6 +14,8 @@ from huggingface_hub import DatasetCard
 
 import fashion_mnist
 from scripts import build, card, layout
+from tests.stream_rank import pixel_digest
+from tests.synthetic import read_idx_gz
 
 datasets.disable_progress_bars()
 
@@ -24,11 +24,6 @@ def file_digests(repo: pathlib.Path) -> dict[str, str]:
     """SHA-256 of every file the build writes, keyed by repo-relative path."""
     paths = [*sorted((repo / layout.DATA_DIR).iterdir()), repo / layout.CARD, repo / layout.INFOS]
     return {str(path.relative_to(repo)): layout.sha256_file(path) for path in paths}
-
-
-def digest(pixels: np.ndarray) -> str:
-    """Identity of an image by its pixel values, whatever integer type carries them."""
-    return hashlib.sha256(pixels.astype(np.uint8).tobytes()).hexdigest()
 
 
 def build_synthetic(repo: pathlib.Path, archives: tuple[pathlib.Path, tuple]) -> build.BuildSummary:
@@ -169,12 +164,8 @@ def test_streamed_repo_gives_each_example_once_to_two_workers(
         remove_columns=["image"],
     ).with_format("torch")
     loader = torch.utils.data.DataLoader(stream, batch_size=4, num_workers=2)
-    seen = [digest(pixels.numpy()) for batch in loader for pixels in batch["pixels"]]
-    raw = gzip.decompress((directory / "train-images-idx3-ubyte.gz").read_bytes())
-    expected = [
-        hashlib.sha256(image.tobytes()).hexdigest()
-        for image in np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
-    ]
+    seen = [pixel_digest(pixels.numpy()) for batch in loader for pixels in batch["pixels"]]
+    expected = [pixel_digest(image) for image in read_idx_gz((directory / "train-images-idx3-ubyte.gz").read_bytes())]
     assert sorted(seen) == sorted(expected)
 
 

@@ -45,6 +45,7 @@ from fashion_mnist import (
 )
 from tests import synthetic
 from tests.loopback import LoopbackServer, Route
+from tests.synthetic import read_idx_gz
 
 # The published label names, in label order (upstream spelling).
 LABEL_NAMES = [
@@ -75,14 +76,6 @@ FILENAMES = [a.filename for a in fashion_mnist.ARCHIVES]
 
 
 # --- Helpers -----------------------------------------------------------------------------
-
-
-def read_idx_gz(data: bytes) -> np.ndarray:
-    """Parse an IDX .gz without the builder: gunzip, dimensions from the header, np.frombuffer."""
-    raw = gzip.decompress(data)
-    ndim = raw[3]
-    dims = struct.unpack_from(f">{ndim}I", raw, 4)
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def expected_from(directory: pathlib.Path) -> Expected:

@@ -9,13 +9,11 @@ of the original archives, parsed here with gzip and numpy only.
 from __future__ import annotations
 
 import collections
-import gzip
 import importlib.util
 import json
 import logging
 import os
 import pathlib
-import struct
 import subprocess
 import sys
 import time
@@ -32,6 +30,7 @@ from scripts import layout, push_to_hub
 from tests.conftest import HUB_REPO
 from tests.local_hub import free_port
 from tests.stream_rank import pixel_digest
+from tests.synthetic import read_idx_gz
 
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 SAMPLE_INDICES = {"train": (0, 7_499, 7_500, 59_999), "test": (0, 4_999, 5_000, 9_999)}  # first, last, shard edges
@@ -40,21 +39,13 @@ RANKS_TIMEOUT = 240  # seconds for both rank processes
 TRAIN_STEPS = 300
 
 
-def read_idx(path: pathlib.Path) -> np.ndarray:
-    """An original IDX archive as a uint8 array: gunzip, skip the header (magic, one uint32 per dimension)."""
-    raw = gzip.decompress(path.read_bytes())
-    ndim = raw[3]
-    shape = struct.unpack_from(f">{ndim}I", raw, 4)
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
 @pytest.fixture(scope="module")
 def archive_arrays(real_archives: pathlib.Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """split -> (images, labels), straight from the archives."""
     arrays = {}
     for split in SPLIT_SIZES:
         images, labels = (
-            read_idx(real_archives / archive.filename)
+            read_idx_gz((real_archives / archive.filename).read_bytes())
             for kind in ("images", "labels")
             for archive in fashion_mnist.ARCHIVES
             if (archive.split, archive.kind) == (split, kind)
