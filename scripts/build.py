@@ -152,7 +152,7 @@ def build_repo(
             if split == "train":
                 write_preview(dataset, labels, staged / layout.PREVIEW)
         info = hub_info(builder.info, shards)
-        facts = card.CardFacts(info, label_counts, dict(fashion_mnist.NUM_SHARDS), repo_id)
+        facts = card.CardFacts(info, label_counts, repo_id)
         infos_text, card_text = infos_json(info), card.render_card(template_text, facts)
         swap_in(staged / layout.DATA_DIR, repo_dir / layout.DATA_DIR, work_dir)
         layout.write_atomic(repo_dir / layout.INFOS, infos_text)
@@ -165,7 +165,7 @@ def build_repo(
 
 def write_preview(dataset: datasets.Dataset, labels: np.ndarray, path: pathlib.Path) -> None:
     """Render the sprite from the first examples of each class, decoded from the shards' PNGs."""
-    indices = np.concatenate(preview.first_of_each_class(labels, len(fashion_mnist.LABEL_NAMES), 32))
+    indices = np.concatenate(preview.first_of_each_class(labels, len(fashion_mnist.LABEL_NAMES), preview.PER_CLASS))
     images = dataset.select(indices.tolist()).with_format("numpy")["image"][:]
     sprite = preview.render_sprite(np.asarray(images), labels[indices], list(fashion_mnist.LABEL_NAMES))
     path.parent.mkdir(parents=True, exist_ok=True)

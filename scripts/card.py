@@ -27,8 +27,12 @@ class CardFacts:
 
     info: datasets.DatasetInfo  # the builder's info, with the Hub copy's splits, sizes and checksums
     label_counts: dict[str, list[int]]  # split -> examples per class
-    shard_counts: dict[str, int]  # split -> number of Parquet files
     repo_id: str
+
+    @property
+    def shard_counts(self) -> dict[str, int]:
+        """split -> number of Parquet files, from the rows recorded per file."""
+        return {name: len(split.shard_lengths or []) for name, split in self.info.splits.items()}
 
 
 def size_category(num_examples: int) -> str:

@@ -10,6 +10,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 LABEL_WIDTH = 110
 SCALE = 2
+ROWS_PER_CLASS = 2
+PER_ROW = 16
+PER_CLASS = ROWS_PER_CLASS * PER_ROW  # examples of each class the sprite shows
 
 
 def first_of_each_class(labels: np.ndarray, num_classes: int, per_class: int) -> list[np.ndarray]:
@@ -18,7 +21,11 @@ def first_of_each_class(labels: np.ndarray, num_classes: int, per_class: int) ->
 
 
 def render_sprite(
-    images: np.ndarray, labels: np.ndarray, names: list[str], rows_per_class: int = 2, per_row: int = 16
+    images: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    rows_per_class: int = ROWS_PER_CLASS,
+    per_row: int = PER_ROW,
 ) -> Image.Image:
     """Grid of `rows_per_class * per_row` examples per class, the class name left of its rows."""
     height, width = images.shape[1:]

@@ -25,11 +25,11 @@ def facts() -> card.CardFacts:
         )
     )
     info.splits = datasets.SplitDict()
-    info.splits.add(datasets.SplitInfo("train", num_bytes=100, num_examples=60_000))
-    info.splits.add(datasets.SplitInfo("test", num_bytes=10, num_examples=10_000))
+    info.splits.add(datasets.SplitInfo("train", num_bytes=100, num_examples=60_000, shard_lengths=[60_000]))
+    info.splits.add(datasets.SplitInfo("test", num_bytes=10, num_examples=10_000, shard_lengths=[10_000]))
     info.download_checksums = {"data/train-00000-of-00001.parquet": {"num_bytes": 77, "checksum": "x"}}
     counts = {"train": [6_000 + i for i in range(10)], "test": [1_000] * 10}
-    return card.CardFacts(info, counts, {"train": 1, "test": 1}, "someone/fmnist")
+    return card.CardFacts(info, counts, "someone/fmnist")
 
 
 @pytest.mark.parametrize(("n", "bucket"), [(999, "n<1K"), (1_000, "1K<n<10K"), (70_000, "10K<n<100K")])
