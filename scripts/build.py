@@ -29,10 +29,12 @@ if __package__ in (None, ""):  # run as `python scripts/build.py`
 
 import datasets
 import numpy as np
+import pyarrow.parquet as pq
+from datasets.arrow_writer import get_parquet_column_options
 from datasets.utils.py_utils import asdict
 
 import fashion_mnist
-from scripts import card, layout, preview
+from scripts import card, layout, portable, preview
 
 DEFAULT_REPO_ID = "org/fashion_mnist"
 logger = logging.getLogger("build")
@@ -43,6 +45,7 @@ class ShardRecord:
     """One written Parquet file, as the card, the infos, verify and the push use it."""
 
     path: str  # relative to the repo, e.g. data/train-00000-of-00008.parquet
+    config: str
     split: str
     num_rows: int
     num_bytes: int
@@ -60,10 +63,11 @@ class BuildSummary:
         """One paragraph for the terminal."""
         splits = {}
         for shard in self.shards:
-            rows, files, size = splits.get(shard.split, (0, 0, 0))
-            splits[shard.split] = (rows + shard.num_rows, files + 1, size + shard.num_bytes)
+            rows, files, size = splits.get((shard.config, shard.split), (0, 0, 0))
+            splits[shard.config, shard.split] = (rows + shard.num_rows, files + 1, size + shard.num_bytes)
         parts = ", ".join(
-            f"{split} {rows:,} rows in {files} files ({size:,} bytes)" for split, (rows, files, size) in splits.items()
+            f"{config} {split} {rows:,} rows in {files} files ({size:,} bytes)"
+            for (config, split), (rows, files, size) in splits.items()
         )
         total = sum(shard.num_bytes for shard in self.shards)
         sources = sorted(set(self.served_by.values()))
@@ -75,30 +79,48 @@ class BuildSummary:
 
 
 def prepare(
-    work_dir: pathlib.Path, num_proc: int, download_cache: str | None, **builder_kwargs
+    work_dir: pathlib.Path, config: str, num_proc: int, download_cache: str | None, **builder_kwargs
 ) -> fashion_mnist.FashionMnist:
-    """Run the builder (fetch, verify, encode) into a scratch cache under `work_dir`."""
-    builder = fashion_mnist.FashionMnist(cache_dir=str(work_dir / "cache"), **builder_kwargs)
+    """Run the builder's `config` (fetch, verify, encode) into a scratch cache under `work_dir`."""
+    builder = fashion_mnist.FashionMnist(config_name=config, cache_dir=str(work_dir / "cache"), **builder_kwargs)
     download_config = datasets.DownloadConfig(cache_dir=download_cache or datasets.config.DOWNLOADED_DATASETS_PATH)
     builder.download_and_prepare(num_proc=num_proc if num_proc > 1 else None, download_config=download_config)
     return builder
 
 
-def write_shards(dataset: datasets.Dataset, split: str, num_shards: int, out_dir: pathlib.Path) -> list[ShardRecord]:
-    """Cut a split into `num_shards` contiguous, evenly sized Parquet files of 1,000-row groups.
-
-    `Dataset.to_parquet` keeps the PNG bytes as they are (no re-encoding) and stores the
-    features in the schema metadata; the same rows give the same bytes.
-    """
+def write_shards(
+    dataset: datasets.Dataset, config: str, split: str, num_shards: int, out_dir: pathlib.Path
+) -> list[ShardRecord]:
+    """Cut a split into `num_shards` contiguous, evenly sized Parquet files of 1,000-row groups."""
     records = []
     for index in range(num_shards):
-        relative = layout.shard_path(split, index, num_shards)
+        relative = layout.shard_path(config, split, index, num_shards)
         path = out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         part = dataset.shard(num_shards=num_shards, index=index, contiguous=True)
-        part.to_parquet(str(path), batch_size=layout.ROW_GROUP_SIZE)
-        records.append(ShardRecord(relative, split, len(part), path.stat().st_size, layout.sha256_file(path)))
+        write_parquet(part, path)
+        records.append(ShardRecord(relative, config, split, len(part), path.stat().st_size, layout.sha256_file(path)))
     return records
+
+
+def write_parquet(dataset: datasets.Dataset, path: pathlib.Path) -> None:
+    """Write `dataset` as `Dataset.to_parquet` does, but with the features in every version's spelling.
+
+    Same options as `to_parquet` (content-defined chunking, page index, per-column
+    options such as no compression for the PNG bytes), 1,000-row groups; the values are
+    written as they are stored, so PNG bytes are not re-encoded and the same rows give
+    the same bytes. Only the schema's `huggingface` metadata differs, for `Sequence`
+    features: see `scripts/portable.py`.
+    """
+    schema = portable.arrow_schema(dataset.features)
+    chunking = datasets.config.DEFAULT_CDC_OPTIONS
+    options = get_parquet_column_options(dataset.features, schema)
+    with pq.ParquetWriter(
+        path, schema=schema, use_content_defined_chunking=chunking, write_page_index=True, **options
+    ) as writer:
+        for batch in dataset.with_format("arrow").iter(batch_size=layout.ROW_GROUP_SIZE):
+            writer.write_table(batch.replace_schema_metadata(schema.metadata))
+        writer.add_key_value_metadata({"content_defined_chunking": json.dumps(chunking)})
 
 
 def hub_info(builder_info: datasets.DatasetInfo, shards: Sequence[ShardRecord]) -> datasets.DatasetInfo:
@@ -114,9 +136,10 @@ def hub_info(builder_info: datasets.DatasetInfo, shards: Sequence[ShardRecord]) 
     return info
 
 
-def infos_json(info: datasets.DatasetInfo) -> str:
-    """`dataset_infos.json`: the legacy file some tools still read; the card's YAML is the primary copy."""
-    return json.dumps({info.config_name: asdict(info)}, indent=2, sort_keys=True) + "\n"
+def infos_json(infos: dict[str, datasets.DatasetInfo]) -> str:
+    """`dataset_infos.json`, one entry per config: the legacy file some tools still read; the card's YAML is the primary copy."""
+    entries = {name: asdict(info) | {"features": portable.features_dict(info.features)} for name, info in infos.items()}
+    return json.dumps(entries, indent=2, sort_keys=True) + "\n"
 
 
 def build_repo(
@@ -141,23 +164,27 @@ def build_repo(
     ).read_text(encoding="utf-8")
     work_dir = pathlib.Path(tempfile.mkdtemp(prefix=".build-", dir=repo_dir))
     try:
-        builder = prepare(work_dir, num_proc, download_cache, **builder_kwargs)
         staged = work_dir / "staged"
-        shards, label_counts = [], {}
-        for split in fashion_mnist.SPLITS:
-            dataset = builder.as_dataset(split=split)
-            shards += write_shards(dataset, split, fashion_mnist.NUM_SHARDS[split], staged)
-            labels = np.asarray(dataset.data.column("label"))
-            label_counts[split] = np.bincount(labels, minlength=len(fashion_mnist.LABEL_NAMES)).tolist()
-            if split == "train":
-                write_preview(dataset, labels, staged / layout.PREVIEW)
-        info = hub_info(builder.info, shards)
-        facts = card.CardFacts(info, label_counts, repo_id)
-        infos_text, card_text = infos_json(info), card.render_card(template_text, facts)
+        shards, infos, label_counts, served_by = [], {}, {}, {}
+        for config in fashion_mnist.FEATURES:
+            builder = prepare(work_dir, config, num_proc, download_cache, **builder_kwargs)
+            served_by |= builder.served_by
+            config_shards = []
+            for split in fashion_mnist.SPLITS:
+                dataset = builder.as_dataset(split=split)
+                config_shards += write_shards(dataset, config, split, fashion_mnist.NUM_SHARDS[split], staged)
+                if config == fashion_mnist.NAME:
+                    labels = np.asarray(dataset.data.column("label"))
+                    label_counts[split] = np.bincount(labels, minlength=len(fashion_mnist.LABEL_NAMES)).tolist()
+                    if split == "train":
+                        write_preview(dataset, labels, staged / layout.PREVIEW)
+            infos[config] = hub_info(builder.info, config_shards)
+            shards += config_shards
+        facts = card.CardFacts(infos, label_counts, repo_id)
+        infos_text, card_text = infos_json(infos), card.render_card(template_text, facts)
         swap_in(staged / layout.DATA_DIR, repo_dir / layout.DATA_DIR, work_dir)
         layout.write_atomic(repo_dir / layout.INFOS, infos_text)
         layout.write_atomic(card_path, card_text)
-        served_by = dict(builder.served_by)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return BuildSummary(repo_dir, shards, served_by, time.perf_counter() - started)

@@ -16,7 +16,7 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import fashion_mnist
-from scripts import layout
+from scripts import layout, portable
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 
@@ -25,13 +25,18 @@ FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 class CardFacts:
     """What the card states that is not in the builder module: the Hub copy's own numbers."""
 
-    info: datasets.DatasetInfo  # the builder's info, with the Hub copy's splits, sizes and checksums
-    label_counts: dict[str, list[int]]  # split -> examples per class
+    infos: dict[str, datasets.DatasetInfo]  # config -> the builder's info, with the copy's splits, sizes, checksums
+    label_counts: dict[str, list[int]]  # split -> examples per class (the same in every config)
     repo_id: str
 
     @property
+    def info(self) -> datasets.DatasetInfo:
+        """The default config's info."""
+        return self.infos[fashion_mnist.NAME]
+
+    @property
     def shard_counts(self) -> dict[str, int]:
-        """split -> number of Parquet files, from the rows recorded per file."""
+        """split -> number of Parquet files of each config, from the rows recorded per file."""
         return {name: len(split.shard_lengths or []) for name, split in self.info.splits.items()}
 
 
@@ -42,7 +47,10 @@ def size_category(num_examples: int) -> str:
 
 
 def card_data(facts: CardFacts) -> DatasetCardData:
-    """The card's YAML: Hub metadata, `dataset_info` and the `configs` that map splits to shards."""
+    """The card's YAML: Hub metadata, `dataset_info` and the `configs` that map splits to shards.
+
+    The default config comes first in both lists: the dataset viewer opens it.
+    """
     info = facts.info
     data = DatasetCardData(
         pretty_name="Fashion-MNIST",
@@ -57,12 +65,15 @@ def card_data(facts: CardFacts) -> DatasetCardData:
         task_ids=["multi-class-image-classification"],
         paperswithcode_id="fashion-mnist",
     )
-    DatasetInfosDict({info.config_name: info}).to_dataset_card_data(data)
+    DatasetInfosDict(facts.infos).to_dataset_card_data(data)
+    for entry in data["dataset_info"]:
+        entry["features"] = portable.features_yaml(facts.infos[entry["config_name"]].features)
     configs = {
-        info.config_name: {
-            "data_files": [{"split": split, "path": layout.split_glob(split)} for split in info.splits],
-            "default": True,
+        name: {
+            "data_files": [{"split": split, "path": layout.split_glob(name, split)} for split in config_info.splits],
         }
+        | ({"default": True} if name == fashion_mnist.NAME else {})
+        for name, config_info in facts.infos.items()
     }
     MetadataConfigs(configs).to_dataset_card_data(data)
     return data
@@ -114,21 +125,36 @@ def _labels(facts: CardFacts) -> str:
 
 
 def _splits(facts: CardFacts) -> str:
-    shard_bytes = {name: 0 for name in facts.info.splits}
-    for path, record in (facts.info.download_checksums or {}).items():
-        shard_bytes[layout.SHARD_PATTERN.match(path.rsplit("/", 1)[-1])["split"]] += record["num_bytes"]
-    lines = ["| split | examples | Parquet files | Parquet bytes |", "|---|---:|---:|---:|"]
-    for name, split in facts.info.splits.items():
-        lines.append(f"| {name} | {split.num_examples:,} | {facts.shard_counts[name]} | {shard_bytes[name]:,} |")
+    lines = ["| config | split | examples | Parquet files | Parquet bytes |", "|---|---|---:|---:|---:|"]
+    for config, info in facts.infos.items():
+        shard_bytes = {name: 0 for name in info.splits}
+        for path, record in (info.download_checksums or {}).items():
+            shard_bytes[layout.SHARD_PATTERN.match(path.rsplit("/", 1)[-1])["split"]] += record["num_bytes"]
+        for name, split in info.splits.items():
+            files = len(split.shard_lengths or [])
+            lines.append(
+                f"| `{config}` | {name} | {split.num_examples:,} | {files} in `{layout.CONFIG_DIRS[config]}/` | "
+                f"{shard_bytes[name]:,} |"
+            )
     return "\n".join(lines)
 
 
 def _fields(facts: CardFacts) -> str:
+    label = (
+        f"| `label` | `ClassLabel` ({len(fashion_mnist.LABEL_NAMES)} names) | the article class, an integer 0-9; "
+        "`features['label'].int2str(i)` gives its name |"
+    )
     return (
+        f"Config `{fashion_mnist.NAME}` (the default):\n\n"
         "| field | type | meaning |\n|---|---|---|\n"
         "| `image` | `Image()` | a 28x28 grayscale (mode `L`) PNG; decoded to a `PIL.Image.Image` |\n"
-        f"| `label` | `ClassLabel` ({len(fashion_mnist.LABEL_NAMES)} names) | the article class, "
-        "an integer 0-9; `features['label'].int2str(i)` gives its name |"
+        f"{label}\n\n"
+        f"Config `{fashion_mnist.PIXELS}`:\n\n"
+        "| field | type | meaning |\n|---|---|---|\n"
+        f"| `pixels` | `Sequence(Value('uint8'), length={fashion_mnist.NUM_PIXELS})` | the same image's pixels, "
+        f"row-major: `reshape({fashion_mnist.IMAGE_SHAPE[0]}, {fashion_mnist.IMAGE_SHAPE[1]})` gives the image; "
+        "0 is black, 255 white |\n"
+        f"{label}"
     )
 
 
@@ -199,7 +225,7 @@ Without `datasets`: the files are plain Parquet (`image` is a struct of PNG `byt
 
 ```python
 import pandas as pd, polars as pl, duckdb
-df = pd.read_parquet("hf://datasets/{repo}/{layout.shard_path("test", 0, facts.shard_counts.get("test", 1))}")
+df = pd.read_parquet("hf://datasets/{repo}/{layout.shard_path(fashion_mnist.NAME, "test", 0, facts.shard_counts.get("test", 1))}")
 lf = pl.scan_parquet("hf://datasets/{repo}/data/train-*.parquet")
 duckdb.sql("SELECT label, count(*) FROM 'hf://datasets/{repo}/data/*.parquet' GROUP BY label")
 ```"""

@@ -11,24 +11,29 @@ import os
 import pathlib
 import re
 
+import fashion_mnist
+
 CARD = "README.md"
 INFOS = "dataset_infos.json"
-DATA_DIR = "data"
+DATA_DIR = "data"  # everything the build generates lives under it, so one directory swap replaces it all
 PREVIEW = f"{DATA_DIR}/preview.png"
 ROW_GROUP_SIZE = 1000  # rows per Parquet row group: small reads for the viewer and `reshard()`
+# Config -> directory of its shards. The default config keeps the layout it always had; `data/train-*`
+# does not match `data/pixels/train-*`, so each config's globs name its own files only.
+CONFIG_DIRS = {fashion_mnist.NAME: DATA_DIR, fashion_mnist.PIXELS: f"{DATA_DIR}/{fashion_mnist.PIXELS}"}
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARD_PATTERN = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
 
 
-def shard_path(split: str, index: int, count: int) -> str:
-    """Repo-relative path of one shard, e.g. `data/train-00003-of-00008.parquet`."""
-    return f"{DATA_DIR}/{split}-{index:05d}-of-{count:05d}.parquet"
+def shard_path(config: str, split: str, index: int, count: int) -> str:
+    """Repo-relative path of one shard, e.g. `data/pixels/train-00003-of-00008.parquet`."""
+    return f"{CONFIG_DIRS[config]}/{split}-{index:05d}-of-{count:05d}.parquet"
 
 
-def split_glob(split: str) -> str:
+def split_glob(config: str, split: str) -> str:
     """The `data_files` pattern of a split in the card's `configs`."""
-    return f"{DATA_DIR}/{split}-*"
+    return f"{CONFIG_DIRS[config]}/{split}-*"
 
 
 def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:

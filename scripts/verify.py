@@ -80,15 +80,16 @@ class Audit:
         return ok
 
     def run(self) -> None:
-        card_info, split_files = self.check_card()
-        if card_info is None:
+        card_infos, config_files = self.check_card()
+        if card_infos is None or config_files is None:
             return
-        infos = self.check_infos(card_info)
-        if infos is None or split_files is None:
+        infos = self.check_infos(card_infos)
+        if infos is None:
             return
-        if self.check_shard_files(infos, split_files):
-            for split, files in split_files.items():
-                self.check_lossless(split, files)
+        if self.check_shard_files(infos, config_files):
+            for config, split_files in config_files.items():
+                for split, files in split_files.items():
+                    self.check_lossless(config, split, files)
 
     def check_archives(self, data_dir: pathlib.Path) -> None:
         """The archives in `data_dir` must be the ones the table describes (content-wise)."""
@@ -101,8 +102,8 @@ class Audit:
             else:
                 self.passed.append(f"archive {archive.filename} in {data_dir} has the expected content")
 
-    def check_card(self) -> tuple[datasets.DatasetInfo | None, dict[str, list[str]] | None]:
-        """The card parses; its `configs` name every shard, in a complete `split-i-of-n` sequence."""
+    def check_card(self) -> tuple[dict[str, datasets.DatasetInfo] | None, dict[str, dict[str, list[str]]] | None]:
+        """The card parses, lists the builder's configs (the default first); each split's shards form a sequence."""
         card_path = self.repo_dir / layout.CARD
         try:
             card = DatasetCard.load(card_path)
@@ -111,89 +112,101 @@ class Audit:
         except (OSError, ValueError) as error:
             self.problems.append(f"{card_path}: the card does not parse ({error}); rebuild it")
             return None, None
+        expected = list(fashion_mnist.FEATURES)
+        default = [name for name, config in configs.items() if config.get("default")]
         if not self.check(
-            list(card_infos) == [fashion_mnist.NAME] and list(configs) == [fashion_mnist.NAME],
-            f"{layout.CARD} describes the one config {fashion_mnist.NAME!r}",
-            f"{layout.CARD}: expected dataset_info and configs for exactly {fashion_mnist.NAME!r}, "
-            f"found {list(card_infos)} and {list(configs)}",
+            list(card_infos) == expected and list(configs) == expected and default == [fashion_mnist.NAME],
+            f"{layout.CARD} describes the configs {expected}, {fashion_mnist.NAME!r} first and the default",
+            f"{layout.CARD}: expected dataset_info and configs for {expected} in that order with "
+            f"{fashion_mnist.NAME!r} the default, found {list(card_infos)} and {list(configs)} (default {default})",
         ):
             return None, None
-        patterns = {entry["split"]: entry["path"] for entry in configs[fashion_mnist.NAME].get("data_files", [])}
         present = sorted(
             str(path.relative_to(self.repo_dir)) for path in (self.repo_dir / layout.DATA_DIR).glob("**/*.parquet")
         )
-        split_files = {
-            split: [p for p in present if fnmatch.fnmatch(p, pattern)] for split, pattern in patterns.items()
-        }
-        claimed = {p for files in split_files.values() for p in files}
+        config_files = {}
+        for name, config in configs.items():
+            patterns = {entry["split"]: entry["path"] for entry in config.get("data_files", [])}
+            config_files[name] = {
+                split: [p for p in present if fnmatch.fnmatch(p, pattern)]
+                for split, pattern in patterns.items()
+            }
+            for split, files in config_files[name].items():
+                count = len(files)
+                expected_files = [layout.shard_path(name, split, index, count) for index in range(count)]
+                self.check(
+                    count > 0 and files == expected_files,
+                    f"{name} {split}: {count} shards, {files[0] if files else ''} .. {files[-1] if files else ''}",
+                    f"{name} {split}: expected shards {split}-00000-of-N .. {split}-(N-1)-of-N matching "
+                    f"{patterns[split]!r}, found {files or 'none'}",
+                )
+        claimed = {p for split_files in config_files.values() for files in split_files.values() for p in files}
         self.check(
             set(present) == claimed,
-            f"every Parquet file under {layout.DATA_DIR}/ belongs to a split in the card's configs",
+            f"every Parquet file under {layout.DATA_DIR}/ belongs to a split of a config in the card",
             f"{layout.DATA_DIR}/: files no split of the card's configs names: {sorted(set(present) - claimed)}",
         )
-        for split, files in split_files.items():
-            count = len(files)
-            expected = [layout.shard_path(split, index, count) for index in range(count)]
-            self.check(
-                count > 0 and files == expected,
-                f"{split}: {count} shards, {expected[0] if expected else ''} .. {expected[-1] if expected else ''}",
-                f"{split}: expected shards {split}-00000-of-N .. {split}-(N-1)-of-N matching "
-                f"{patterns[split]!r}, found {files or 'none'}",
-            )
-        return card_infos[fashion_mnist.NAME], split_files
+        return card_infos, config_files
 
-    def check_infos(self, card_info: datasets.DatasetInfo) -> datasets.DatasetInfo | None:
-        """`dataset_infos.json` agrees with the card and with the archives' example counts."""
+    def check_infos(self, card_infos: dict[str, datasets.DatasetInfo]) -> dict[str, datasets.DatasetInfo] | None:
+        """`dataset_infos.json` agrees with the card, the builder's features and the archives' example counts."""
         infos_path = self.repo_dir / layout.INFOS
         try:
-            raw = json.loads(infos_path.read_text(encoding="utf-8"))[fashion_mnist.NAME]
-            infos = datasets.DatasetInfo.from_dict(raw)
+            raw = json.loads(infos_path.read_text(encoding="utf-8"))
+            infos = {name: datasets.DatasetInfo.from_dict(raw[name]) for name in card_infos}
         except (OSError, ValueError, KeyError) as error:
-            self.problems.append(f"{infos_path}: expected JSON with a {fashion_mnist.NAME!r} entry ({error!r})")
+            self.problems.append(f"{infos_path}: expected JSON with an entry for each of {list(card_infos)} ({error!r})")
             return None
-        for field in ("features", "download_size", "dataset_size"):
+        for name, card_info in card_infos.items():
+            info = infos[name]
+            for field in ("features", "download_size", "dataset_size"):
+                self.check(
+                    getattr(info, field) == getattr(card_info, field),
+                    f"{name}: card and {layout.INFOS} agree on {field}",
+                    f"{name}: card and {layout.INFOS} disagree on {field}: "
+                    f"{getattr(card_info, field)!r} vs {getattr(info, field)!r}",
+                )
             self.check(
-                getattr(infos, field) == getattr(card_info, field),
-                f"card and {layout.INFOS} agree on {field}",
-                f"card and {layout.INFOS} disagree on {field}: "
-                f"{getattr(card_info, field)!r} vs {getattr(infos, field)!r}",
+                card_info.features == fashion_mnist.FEATURES[name],
+                f"{name}: card features are the builder's",
+                f"{name}: card features {card_info.features} differ from the builder's {fashion_mnist.FEATURES[name]}",
             )
-        self.check(
-            card_info.features == fashion_mnist.FEATURES,
-            "card features are the builder's (Image, ClassLabel with the upstream names)",
-            f"card features {card_info.features} differ from the builder's {fashion_mnist.FEATURES}",
-        )
-        for archive in (a for a in self.archives if a.kind == "labels"):
-            card_split, infos_split = card_info.splits.get(archive.split), infos.splits.get(archive.split)
-            card_counts = (card_split.num_examples, card_split.num_bytes) if card_split else None
-            infos_counts = (infos_split.num_examples, infos_split.num_bytes) if infos_split else None
-            self.check(
-                card_counts == infos_counts and card_counts is not None and card_counts[0] == archive.num_examples,
-                f"{archive.split}: {archive.num_examples:,} examples in the card, {layout.INFOS} and the archives",
-                f"{archive.split}: expected {archive.num_examples:,} examples (the archives'), found (examples, bytes) "
-                f"{card_counts} in the card and {infos_counts} in {layout.INFOS}",
-            )
+            for archive in (a for a in self.archives if a.kind == "labels"):
+                card_split, infos_split = card_info.splits.get(archive.split), info.splits.get(archive.split)
+                card_counts = (card_split.num_examples, card_split.num_bytes) if card_split else None
+                infos_counts = (infos_split.num_examples, infos_split.num_bytes) if infos_split else None
+                self.check(
+                    card_counts == infos_counts and card_counts is not None and card_counts[0] == archive.num_examples,
+                    f"{name} {archive.split}: {archive.num_examples:,} examples in the card, {layout.INFOS} and the "
+                    "archives",
+                    f"{name} {archive.split}: expected {archive.num_examples:,} examples (the archives'), found "
+                    f"(examples, bytes) {card_counts} in the card and {infos_counts} in {layout.INFOS}",
+                )
         return infos
 
-    def check_shard_files(self, infos: datasets.DatasetInfo, split_files: dict[str, list[str]]) -> bool:
-        """Each shard has the size, hash and row count recorded for it, 1,000-row groups, the builder's features."""
-        recorded = infos.download_checksums or {}
-        present = [path for files in split_files.values() for path in files]
-        ok = self.check(
-            sorted(recorded) == sorted(present),
-            f"{layout.INFOS} records exactly the {len(present)} shards present",
-            f"{layout.INFOS} records {sorted(set(recorded) - set(present)) or 'nothing extra'} that are missing and "
-            f"lacks {sorted(set(present) - set(recorded)) or 'nothing'} that are present",
-        )
-        for split, files in split_files.items():
-            lengths = infos.splits[split].shard_lengths if split in infos.splits else None
-            for index, relative in enumerate(files):
-                expected_rows = lengths[index] if lengths and index < len(lengths) else None
-                ok &= self.check_shard(relative, recorded.get(relative, {}), expected_rows)
+    def check_shard_files(
+        self, infos: dict[str, datasets.DatasetInfo], config_files: dict[str, dict[str, list[str]]]
+    ) -> bool:
+        """Each shard has the size, hash and row count recorded for it, 1,000-row groups, its config's features."""
+        ok = True
+        for name, split_files in config_files.items():
+            recorded = infos[name].download_checksums or {}
+            present = [path for files in split_files.values() for path in files]
+            ok &= self.check(
+                sorted(recorded) == sorted(present),
+                f"{name}: {layout.INFOS} records exactly the {len(present)} shards present",
+                f"{name}: {layout.INFOS} records {sorted(set(recorded) - set(present)) or 'nothing extra'} that are "
+                f"missing and lacks {sorted(set(present) - set(recorded)) or 'nothing'} that are present",
+            )
+            for split, files in split_files.items():
+                lengths = infos[name].splits[split].shard_lengths if split in infos[name].splits else None
+                for index, relative in enumerate(files):
+                    expected_rows = lengths[index] if lengths and index < len(lengths) else None
+                    ok &= self.check_shard(name, relative, recorded.get(relative, {}), expected_rows)
         return ok
 
-    def check_shard(self, relative: str, record: dict, expected_rows: int | None) -> bool:
-        """One shard: recorded size and hash, row count, row-group size, features in its schema."""
+    def check_shard(self, config: str, relative: str, record: dict, expected_rows: int | None) -> bool:
+        """One shard: recorded size and hash, row count, row-group size, its config's features in its schema."""
         path = self.repo_dir / relative
         size, digest = path.stat().st_size, layout.sha256_file(path)
         ok = self.check(
@@ -215,21 +228,23 @@ class Audit:
             f"{relative}: expected {expected_rows} rows in groups of at most {layout.ROW_GROUP_SIZE}, "
             f"found {metadata.num_rows} rows in groups of {sorted(set(groups))}",
         )
+        expected = fashion_mnist.FEATURES[config]
         return ok & self.check(
-            features == fashion_mnist.FEATURES,
+            features == expected,
             f"{relative}: schema metadata carries the builder's features",
-            f"{relative}: expected features {fashion_mnist.FEATURES}, found {features} in the schema metadata",
+            f"{relative}: expected features {expected}, found {features} in the schema metadata",
         )
 
-    def check_lossless(self, split: str, files: list[str]) -> None:
-        """Decode every image and compare the IDX bytes they make with the archives' SHA-256."""
+    def check_lossless(self, config: str, split: str, files: list[str]) -> None:
+        """Read every image back (decoding the PNGs, or the raw pixels) and compare the IDX bytes with the archives'."""
+        column = "image" if config == fashion_mnist.NAME else "pixels"
         images, labels = [], []
         for relative in files:
-            data = pq.read_table(self.repo_dir / relative, columns=["image", "label"])
-            for png in data.column("image").combine_chunks().field("bytes").to_pylist():
-                images.append(decode_png(png))
+            data = pq.read_table(self.repo_dir / relative, columns=[column, "label"])
+            images.append(read_images(data.column(column).combine_chunks()))
             labels.append(data.column("label").to_numpy())
-        pixels, label_values = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.concatenate(labels)
+        pixels = np.concatenate(images) if images else np.zeros((0, *fashion_mnist.IMAGE_SHAPE), np.uint8)
+        label_values = np.concatenate(labels)
         by_kind = {a.kind: a for a in self.archives if a.split == split}
         for kind, array in (("images", pixels), ("labels", label_values)):
             archive = by_kind[kind]
@@ -239,14 +254,23 @@ class Audit:
             )
             self.check(
                 digest == archive.raw_sha256,
-                f"{split} {kind}: lossless, the decoded {kind} hash to {archive.filename}'s content",
-                f"{split} {kind}: expected the decoded {kind} to reproduce {archive.filename} (SHA-256 "
+                f"{config} {split} {kind}: lossless, the {kind} read back hash to {archive.filename}'s content",
+                f"{config} {split} {kind}: expected the {kind} read back to reproduce {archive.filename} (SHA-256 "
                 f"{archive.raw_sha256}), found {digest}: the shards do not hold the original {kind}",
             )
         counts = (
             np.bincount(label_values, minlength=len(fashion_mnist.LABEL_NAMES)).tolist() if len(label_values) else []
         )
-        self.passed.append(f"{split} class balance: {counts}")
+        self.passed.append(f"{config} {split} class balance: {counts}")
+
+
+def read_images(column: pa.Array) -> np.ndarray:
+    """`(n, 28, 28)` uint8 images from an `image` column (PNG structs, decoded) or a `pixels` column (raw)."""
+    if pa.types.is_struct(column.type):
+        pngs = column.field("bytes").to_pylist()
+        return np.stack([decode_png(png) for png in pngs]) if pngs else np.zeros((0, 28, 28), np.uint8)
+    values = column.flatten().to_numpy()
+    return values.reshape(len(column), *fashion_mnist.IMAGE_SHAPE)
 
 
 def decode_png(png: bytes) -> np.ndarray:
