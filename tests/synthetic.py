@@ -111,3 +111,13 @@ def zero_bomb(size: int, block: int = 1 << 24) -> bytes:
         length += step
     header = b"\x1f\x8b\x08\x00" + bytes(4) + b"\x02\xff"  # magic, deflate, no flags, mtime 0, best, unknown OS
     return header + piece * (size // block) + end + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+def table_of(directory: str | os.PathLike) -> tuple[fashion_mnist.Archive, ...]:
+    """The table describing the four archives already in `directory` (what `write_archives` returned)."""
+    table = []
+    for archive in fashion_mnist.ARCHIVES:
+        with open(os.path.join(directory, archive.filename), "rb") as file:
+            compressed = file.read()
+        table.append(describe(archive.filename, gzip.decompress(compressed), compressed))
+    return tuple(table)
