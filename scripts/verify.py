@@ -34,7 +34,7 @@ from huggingface_hub import DatasetCard
 from PIL import Image
 
 import fashion_mnist
-from scripts import layout
+from scripts import layout, repo_lock
 
 
 class VerificationError(Exception):
@@ -60,7 +60,8 @@ def verify_repo(
     audit = Audit(repo_dir, archives)
     if data_dir is not None:
         audit.check_archives(pathlib.Path(data_dir))
-    audit.run()
+    with repo_lock.reading(repo_dir):  # a build's commit is seen whole: finished first if a kill cut it short
+        audit.run()
     if audit.problems:
         raise VerificationError(repo_dir, audit.problems)
     return audit.passed

@@ -1,10 +1,12 @@
 """A tiny HTTP server on 127.0.0.1 that plays mirrors, good and bad, for tests.
 
-The builder downloads through `datasets` (fsspec's HTTP filesystem on aiohttp), so the
-only honest way to test its mirror handling offline is a real socket. Each path is
-given a `Route`: serve bytes, answer 404, or send the headers and half the body and
-then reset the connection (a mirror dying mid-download). Every request is recorded so
-a test can tell which mirror was asked for what, and in which order.
+The builder downloads over real sockets, so the only honest way to test its mirror
+handling offline is a real server. Each path is given a `Route`: serve bytes, answer
+404, send the headers and half the body and then reset the connection (a mirror dying
+mid-download), or one of the hostile behaviours: stall after half the body, accept and
+never answer, stream zeros without end or far past the archive's size. Every request
+is recorded so a test can tell which mirror was asked for what, and in which order, and
+`bytes_sent` counts what each path's bodies cost the server.
 
     with LoopbackServer({"/m1/a.gz": Route.serve(data)}) as server:
         url = server.url("/m1/a.gz")
@@ -27,10 +29,11 @@ from typing import Literal
 
 @dataclasses.dataclass(frozen=True)
 class Route:
-    """What the server does for one path. Build with `serve`, `not_found` or `drop_mid_body`."""
+    """What the server does for one path. Build with one of the class methods."""
 
-    behaviour: Literal["serve", "not_found", "drop"]
+    behaviour: Literal["serve", "not_found", "drop", "stall", "silent", "zeros"]
     body: bytes = b""
+    length: int | None = None  # for "zeros": the announced size, None for an endless body
 
     @classmethod
     def serve(cls, body: bytes) -> Route:
@@ -46,6 +49,21 @@ class Route:
     def drop_mid_body(cls, body: bytes) -> Route:
         """Announce all of `body` (HEAD answers normally), send half of it, then reset the connection."""
         return cls("drop", body)
+
+    @classmethod
+    def stall_mid_body(cls, body: bytes) -> Route:
+        """Announce all of `body`, send half of it, then keep the connection open and send nothing more."""
+        return cls("stall", body)
+
+    @classmethod
+    def silent(cls) -> Route:
+        """Accept the connection and read the request, then never answer."""
+        return cls("silent")
+
+    @classmethod
+    def zeros(cls, length: int | None) -> Route:
+        """Stream zero bytes: `length` of them with that Content-Length, or without end and without one."""
+        return cls("zeros", length=length)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +90,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests.append(Request(self.command, self.path))
             route = self.server.routes.get(self.path, Route.not_found())
+        if route.behaviour in ("stall", "silent", "zeros") and not head:
+            self._hostile(route)
+            return
         if route.behaviour == "not_found":
             self._send(404, b"", head)
             return
@@ -110,6 +131,37 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.connection.close()
         self.close_connection = True
 
+    def _hostile(self, route: Route) -> None:
+        """Stall, stay silent, or stream zeros until the client gives up or the server stops."""
+        if route.behaviour == "silent":
+            self.server.stopping.wait()
+            return
+        self.send_response(200)
+        if route.behaviour == "stall" or route.length is not None:
+            self.send_header("Content-Length", str(len(route.body) if route.behaviour == "stall" else route.length))
+        self.end_headers()
+        if route.behaviour == "stall":
+            self._count(route.body[: len(route.body) // 2])
+            self.server.stopping.wait()
+            return
+        chunk, left = bytes(1 << 16), route.length
+        while left is None or left > 0:
+            piece = chunk if left is None or left >= len(chunk) else chunk[:left]
+            if self.server.stopping.is_set() or not self._count(piece):
+                break
+            left = None if left is None else left - len(piece)
+        self.close_connection = True
+
+    def _count(self, data: bytes) -> bool:
+        """Send `data`, adding it to the path's `bytes_sent`; False once the client has hung up."""
+        try:
+            self.wfile.write(data)
+        except OSError:  # the client closed the connection: what a bounded reader does
+            return False
+        with self.server.lock:
+            self.server.bytes_sent[self.path] = self.server.bytes_sent.get(self.path, 0) + len(data)
+        return True
+
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: `requests` is the log tests read."""
 
@@ -125,7 +177,9 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True  # a client that keeps a connection open must not block shutdown
     routes: dict[str, Route]
     requests: list[Request]
+    bytes_sent: dict[str, int]
     lock: threading.Lock
+    stopping: threading.Event
 
 
 class LoopbackServer:
@@ -139,7 +193,9 @@ class LoopbackServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.routes = dict(routes or {})
         self._server.requests = []
+        self._server.bytes_sent = {}
         self._server.lock = threading.Lock()
+        self._server.stopping = threading.Event()  # releases stalled and silent handlers at exit
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="loopback-http", daemon=True
         )  # a short poll interval: `shutdown` waits for one
@@ -163,6 +219,11 @@ class LoopbackServer:
         """The absolute URL of `path` (which starts with "/") on this server."""
         return self.base_url + path
 
+    def bytes_sent(self, path: str) -> int:
+        """Body bytes the server managed to send for `path` (all requests), as far as the socket took them."""
+        with self._server.lock:
+            return self._server.bytes_sent.get(path, 0)
+
     def paths(self, method: str | None = None) -> list[str]:
         """The paths requested so far, optionally only those of one method, in order."""
         return [request.path for request in self.requests if method is None or request.method == method]
@@ -174,6 +235,7 @@ class LoopbackServer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        self._server.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()

@@ -7,11 +7,14 @@ them with its real code.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import gzip
 import hashlib
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -84,4 +87,37 @@ def write_archives(
         with open(os.path.join(directory, archive.filename), "wb") as file:
             file.write(compressed)
         table.append(describe(archive.filename, raw, compressed))
+    return tuple(table)
+
+
+def zero_bomb(size: int, block: int = 1 << 24) -> bytes:
+    """A valid gzip file of `size` zero bytes (a multiple of `block`), made in about a second for 4 GiB.
+
+    A zero block compressed and then fully flushed is the same bytes every time (the flush
+    resets the dictionary), so one is compressed and repeated; the CRC of the zeros is
+    combined with zlib's `crc32_combine` instead of hashing gigabytes.
+    """
+    assert size % block == 0 and size > 0
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    end = compressor.flush(zlib.Z_FINISH)
+    libz = ctypes.CDLL(ctypes.util.find_library("z"))
+    libz.crc32_combine64.restype = ctypes.c_ulong
+    libz.crc32_combine64.argtypes = (ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int64)
+    crc, length = zlib.crc32(bytes(block)), block
+    while length < size:  # size / block is a power of two in practice; add blocks one by one otherwise
+        step = length if 2 * length <= size else block
+        crc = libz.crc32_combine64(crc, crc if step == length else zlib.crc32(bytes(block)), step)
+        length += step
+    header = b"\x1f\x8b\x08\x00" + bytes(4) + b"\x02\xff"  # magic, deflate, no flags, mtime 0, best, unknown OS
+    return header + piece * (size // block) + end + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+def table_of(directory: str | os.PathLike) -> tuple[fashion_mnist.Archive, ...]:
+    """The table describing the four archives already in `directory` (what `write_archives` returned)."""
+    table = []
+    for archive in fashion_mnist.ARCHIVES:
+        with open(os.path.join(directory, archive.filename), "rb") as file:
+            compressed = file.read()
+        table.append(describe(archive.filename, gzip.decompress(compressed), compressed))
     return tuple(table)
