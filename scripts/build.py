@@ -138,7 +138,7 @@ def hub_info(builder_info: datasets.DatasetInfo, shards: Sequence[ShardRecord]) 
 
 
 def infos_json(infos: dict[str, datasets.DatasetInfo]) -> str:
-    """`dataset_infos.json`, one entry per config: the legacy file some tools still read; the card's YAML is the primary copy."""
+    """`dataset_infos.json`, one entry per config: a legacy file some tools still read; the card's YAML comes first."""
     entries = {name: asdict(info) | {"features": portable.features_dict(info.features)} for name, info in infos.items()}
     return json.dumps(entries, indent=2, sort_keys=True) + "\n"
 

@@ -219,13 +219,19 @@ otherwise every rank reads every file and keeps one example in `world_size`.
 from datasets.distributed import split_dataset_by_node
 stream = load_dataset("{repo}", split="train", streaming=True)
 stream = split_dataset_by_node(stream, rank=rank, world_size=world_size)  # then cast, shuffle, batch, map as above
-```
+``````"""
 
-Without `datasets`: the files are plain Parquet (`image` is a struct of PNG `bytes` and `path`).
+
+def _tools(facts: CardFacts) -> str:
+    repo = facts.repo_id
+    test_shard = layout.shard_path(fashion_mnist.NAME, "test", 0, facts.shard_counts.get("test", 1))
+    return f"""\
+The files are plain Parquet: in the default config `image` is a struct of PNG `bytes` and
+`path`; in `pixels` it is a fixed-size list of 784 uint8.
 
 ```python
 import pandas as pd, polars as pl, duckdb
-df = pd.read_parquet("hf://datasets/{repo}/{layout.shard_path(fashion_mnist.NAME, "test", 0, facts.shard_counts.get("test", 1))}")
+df = pd.read_parquet("hf://datasets/{repo}/{test_shard}")
 lf = pl.scan_parquet("hf://datasets/{repo}/data/train-*.parquet")
 duckdb.sql("SELECT label, count(*) FROM 'hf://datasets/{repo}/data/*.parquet' GROUP BY label")
 ```"""
@@ -255,6 +261,7 @@ BLOCKS = {
     "splits": _splits,
     "fields": _fields,
     "usage": _usage,
+    "tools": _tools,
     "sources": _sources,
     "citation": _citation,
 }

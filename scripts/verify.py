@@ -129,8 +129,7 @@ class Audit:
         for name, config in configs.items():
             patterns = {entry["split"]: entry["path"] for entry in config.get("data_files", [])}
             config_files[name] = {
-                split: [p for p in present if fnmatch.fnmatch(p, pattern)]
-                for split, pattern in patterns.items()
+                split: [p for p in present if fnmatch.fnmatch(p, pattern)] for split, pattern in patterns.items()
             }
             for split, files in config_files[name].items():
                 count = len(files)
@@ -156,7 +155,9 @@ class Audit:
             raw = json.loads(infos_path.read_text(encoding="utf-8"))
             infos = {name: datasets.DatasetInfo.from_dict(raw[name]) for name in card_infos}
         except (OSError, ValueError, KeyError) as error:
-            self.problems.append(f"{infos_path}: expected JSON with an entry for each of {list(card_infos)} ({error!r})")
+            self.problems.append(
+                f"{infos_path}: expected JSON with an entry for each of {list(card_infos)} ({error!r})"
+            )
             return None
         for name, card_info in card_infos.items():
             info = infos[name]
