@@ -7,6 +7,7 @@ import pathlib
 
 import datasets
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -22,7 +23,11 @@ datasets.disable_progress_bars()
 
 def file_digests(repo: pathlib.Path) -> dict[str, str]:
     """SHA-256 of every file the build writes, keyed by repo-relative path."""
-    paths = [*sorted((repo / layout.DATA_DIR).iterdir()), repo / layout.CARD, repo / layout.INFOS]
+    paths = [
+        *sorted(p for p in (repo / layout.DATA_DIR).rglob("*") if p.is_file()),
+        repo / layout.CARD,
+        repo / layout.INFOS,
+    ]
     return {str(path.relative_to(repo)): layout.sha256_file(path) for path in paths}
 
 
@@ -31,18 +36,26 @@ def build_synthetic(repo: pathlib.Path, archives: tuple[pathlib.Path, tuple]) ->
     return build.build_repo(repo, num_proc=1, data_dir=str(directory), mirrors=[], system_dirs=[], archives=table)
 
 
-def test_layout_is_push_to_hub_shards_with_small_row_groups(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+@pytest.mark.parametrize("config", list(fashion_mnist.FEATURES))
+def test_layout_is_push_to_hub_shards_with_small_row_groups(
+    synthetic_repo: tuple[pathlib.Path, tuple], config: str
+) -> None:
     repo, table = synthetic_repo
+    directory = repo / layout.CONFIG_DIRS[config]
     for split, count in fashion_mnist.NUM_SHARDS.items():
-        files = sorted(path.name for path in (repo / layout.DATA_DIR).glob(f"{split}-*.parquet"))
+        files = sorted(path.name for path in directory.glob(f"{split}-*.parquet"))
         assert files == [f"{split}-{index:05d}-of-{count:05d}.parquet" for index in range(count)]
-        rows = [pq.ParquetFile(repo / layout.DATA_DIR / name).metadata.num_rows for name in files]
+        rows = [pq.ParquetFile(directory / name).metadata.num_rows for name in files]
         expected_total = next(a.num_examples for a in table if a.split == split and a.kind == "labels")
         assert sum(rows) == expected_total
         assert max(rows) - min(rows) <= 1, f"{split} shards are not evenly sized: {rows}"
-    schema = pq.read_schema(next((repo / layout.DATA_DIR).glob("train-*.parquet")))
-    assert str(schema.field("image").type) == "struct<bytes: binary, path: string>"
-    assert datasets.Features.from_arrow_schema(schema) == fashion_mnist.FEATURES
+    schema = pq.read_schema(next(directory.glob("train-*.parquet")))
+    expected_type = {
+        fashion_mnist.NAME: pa.struct({"bytes": pa.binary(), "path": pa.string()}),
+        fashion_mnist.PIXELS: pa.list_(pa.uint8(), fashion_mnist.NUM_PIXELS),
+    }
+    assert schema.field(next(iter(fashion_mnist.FEATURES[config]))).type == expected_type[config]
+    assert datasets.Features.from_arrow_schema(schema) == fashion_mnist.FEATURES[config]
     assert (repo / layout.PREVIEW).read_bytes().startswith(b"\x89PNG")
 
 
@@ -56,16 +69,29 @@ def test_card_yaml_and_infos_agree(synthetic_repo: tuple[pathlib.Path, tuple]) -
             "config_name": "fashion_mnist",
             "data_files": [{"split": "train", "path": "data/train-*"}, {"split": "test", "path": "data/test-*"}],
             "default": True,
-        }
+        },
+        {
+            "config_name": "pixels",
+            "data_files": [
+                {"split": "train", "path": "data/pixels/train-*"},
+                {"split": "test", "path": "data/pixels/test-*"},
+            ],
+        },
     ]
-    card_info = datasets.info.DatasetInfosDict.from_dataset_card_data(data)["fashion_mnist"]
-    infos = datasets.DatasetInfo.from_dict(json.loads((repo / layout.INFOS).read_text())["fashion_mnist"])
-    assert card_info.features == infos.features == fashion_mnist.FEATURES
+
+
+@pytest.mark.parametrize("config", list(fashion_mnist.FEATURES))
+def test_card_yaml_and_infos_agree_with_the_files(synthetic_repo: tuple[pathlib.Path, tuple], config: str) -> None:
+    repo, _ = synthetic_repo
+    data = DatasetCard.load(repo / layout.CARD).data
+    card_info = datasets.info.DatasetInfosDict.from_dataset_card_data(data)[config]
+    infos = datasets.DatasetInfo.from_dict(json.loads((repo / layout.INFOS).read_text())[config])
+    assert card_info.features == infos.features == fashion_mnist.FEATURES[config]
     assert {n: (s.num_examples, s.num_bytes) for n, s in card_info.splits.items()} == {
         n: (s.num_examples, s.num_bytes) for n, s in infos.splits.items()
     }
     assert (card_info.download_size, card_info.dataset_size) == (infos.download_size, infos.dataset_size)
-    shards = sorted(str(p.relative_to(repo)) for p in (repo / layout.DATA_DIR).glob("*.parquet"))
+    shards = sorted(str(p.relative_to(repo)) for p in (repo / layout.CONFIG_DIRS[config]).glob("*.parquet"))
     assert sorted(infos.download_checksums) == shards
     for path, record in infos.download_checksums.items():
         assert record == {"num_bytes": (repo / path).stat().st_size, "checksum": layout.sha256_file(repo / path)}
@@ -81,7 +107,7 @@ def test_two_builds_give_identical_bytes(
     build_synthetic(tmp_path / "first", synthetic_archives)
     build_synthetic(tmp_path / "second", synthetic_archives)
     first, second = file_digests(tmp_path / "first"), file_digests(tmp_path / "second")
-    assert len(first) == sum(fashion_mnist.NUM_SHARDS.values()) + 3
+    assert len(first) == len(fashion_mnist.FEATURES) * sum(fashion_mnist.NUM_SHARDS.values()) + 3
     assert first == second
 
 
@@ -142,14 +168,29 @@ def test_rebuild_keeps_hand_written_prose(
     assert "stale table" not in rebuilt and "| 0 | T-shirt/top |" in rebuilt
 
 
-def test_built_repo_loads_with_load_dataset(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+def test_built_repo_loads_with_load_dataset(
+    synthetic_repo: tuple[pathlib.Path, tuple], synthetic_archives: tuple[pathlib.Path, tuple]
+) -> None:
+    """Both configs load, the image one by default, and hold the archives' pixels and labels in order."""
     repo, table = synthetic_repo
+    directory, _ = synthetic_archives
     dataset = datasets.load_dataset(str(repo))
-    assert dataset["train"].features == fashion_mnist.FEATURES
+    pixels = datasets.load_dataset(str(repo), fashion_mnist.PIXELS)
+    assert dataset["train"].features == fashion_mnist.FEATURES[fashion_mnist.NAME]
+    assert pixels["train"].features == fashion_mnist.FEATURES[fashion_mnist.PIXELS]
     assert dataset["train"].features["label"].names == list(fashion_mnist.LABEL_NAMES)
     for split in fashion_mnist.SPLITS:
-        images_archive = next(a for a in table if a.split == split and a.kind == "images")
-        assert dataset[split].num_rows == images_archive.num_examples
+        images_archive, labels_archive = (
+            next(a for a in table if a.split == split and a.kind == kind) for kind in ("images", "labels")
+        )
+        expected_images = read_idx_gz((directory / images_archive.filename).read_bytes())
+        expected_labels = read_idx_gz((directory / labels_archive.filename).read_bytes())
+        assert dataset[split].num_rows == pixels[split].num_rows == images_archive.num_examples
+        raw = pixels[split].with_format("numpy", dtype=np.uint8)[:]
+        assert np.array_equal(raw["pixels"].reshape(expected_images.shape), expected_images)
+        assert np.array_equal(raw["label"], expected_labels)
+        decoded = np.stack([np.asarray(image) for image in dataset[split]["image"]])
+        assert np.array_equal(decoded, expected_images)
 
 
 def test_streamed_repo_gives_each_example_once_to_two_workers(
@@ -169,17 +210,27 @@ def test_streamed_repo_gives_each_example_once_to_two_workers(
     assert sorted(seen) == sorted(expected)
 
 
-def test_real_archives_build_verifies_and_loads(real_repo: pathlib.Path) -> None:
+@pytest.mark.parametrize("config", list(fashion_mnist.FEATURES))
+def test_real_archives_build_verifies_and_loads(real_repo: pathlib.Path, config: str) -> None:
     counts = {}
     for split, count in fashion_mnist.NUM_SHARDS.items():
-        files = sorted((real_repo / layout.DATA_DIR).glob(f"{split}-*.parquet"))
+        files = sorted((real_repo / layout.CONFIG_DIRS[config]).glob(f"{split}-*.parquet"))
         assert len(files) == count
         metadata = [pq.ParquetFile(path).metadata for path in files]
         counts[split] = sum(m.num_rows for m in metadata)
         assert all(m.row_group(i).num_rows <= 1000 for m in metadata for i in range(m.num_row_groups))
     assert counts == {"train": 60_000, "test": 10_000}
-    dataset = datasets.load_dataset(str(real_repo), split="test")
+    dataset = datasets.load_dataset(str(real_repo), config, split="test")
     assert np.bincount(dataset["label"]).tolist() == [1_000] * 10
+
+
+def test_copy_size_stays_within_twice_the_one_config_copy(real_repo: pathlib.Path) -> None:
+    """The issue's bound: the pixels config may not more than double what users download (2.1x the PNG shards)."""
+    sizes = {
+        config: sum(p.stat().st_size for p in (real_repo / layout.CONFIG_DIRS[config]).glob("*.parquet"))
+        for config in fashion_mnist.FEATURES
+    }
+    assert sum(sizes.values()) <= 2.1 * sizes[fashion_mnist.NAME], sizes
 
 
 def test_cli_reports_failure_and_changes_nothing(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import fashion_mnist
-from scripts import card
+from scripts import card, layout
 
 TEMPLATE = "---\nold: yaml\n---\n# Title\n\nHand prose.\n\n" + "".join(
     f"<!-- BEGIN GENERATED: {name} -->\nold {name}\n<!-- END GENERATED: {name} -->\n\nMore prose.\n\n"
@@ -17,19 +17,25 @@ TEMPLATE = "---\nold: yaml\n---\n# Title\n\nHand prose.\n\n" + "".join(
 )
 
 
-@pytest.fixture
-def facts() -> card.CardFacts:
+def config_info(config: str) -> datasets.DatasetInfo:
+    """A small info for one config, as the build would record it."""
     info = copy.deepcopy(
         datasets.DatasetInfo(
-            description=fashion_mnist.DESCRIPTION, features=fashion_mnist.FEATURES, config_name="fashion_mnist"
+            description=fashion_mnist.DESCRIPTION, features=fashion_mnist.FEATURES[config], config_name=config
         )
     )
     info.splits = datasets.SplitDict()
     info.splits.add(datasets.SplitInfo("train", num_bytes=100, num_examples=60_000, shard_lengths=[60_000]))
     info.splits.add(datasets.SplitInfo("test", num_bytes=10, num_examples=10_000, shard_lengths=[10_000]))
-    info.download_checksums = {"data/train-00000-of-00001.parquet": {"num_bytes": 77, "checksum": "x"}}
+    path = layout.shard_path(config, "train", 0, 1)
+    info.download_checksums = {path: {"num_bytes": 77 if config == fashion_mnist.NAME else 66, "checksum": "x"}}
+    return info
+
+
+@pytest.fixture
+def facts() -> card.CardFacts:
     counts = {"train": [6_000 + i for i in range(10)], "test": [1_000] * 10}
-    return card.CardFacts(info, counts, "someone/fmnist")
+    return card.CardFacts({config: config_info(config) for config in fashion_mnist.FEATURES}, counts, "someone/fmnist")
 
 
 @pytest.mark.parametrize(("n", "bucket"), [(999, "n<1K"), (1_000, "1K<n<10K"), (70_000, "10K<n<100K")])
@@ -42,12 +48,18 @@ def test_render_replaces_yaml_and_blocks_and_keeps_prose(facts: card.CardFacts) 
     parsed = DatasetCard(rendered)
     assert isinstance(parsed.data, DatasetCardData) and "old" not in parsed.data.to_dict()
     assert parsed.data.size_categories == ["10K<n<100K"] and parsed.data.pretty_name == "Fashion-MNIST"
-    assert parsed.data.dataset_info["splits"][0] == {"name": "train", "num_bytes": 100, "num_examples": 60_000}
+    image_info, pixels_info = parsed.data.dataset_info
+    assert image_info["config_name"] == fashion_mnist.NAME and pixels_info["config_name"] == fashion_mnist.PIXELS
+    assert image_info["splits"][0] == {"name": "train", "num_bytes": 100, "num_examples": 60_000}
+    assert [c["config_name"] for c in parsed.data.configs] == [fashion_mnist.NAME, fashion_mnist.PIXELS]
+    assert parsed.data.configs[0]["default"] is True and "default" not in parsed.data.configs[1]
+    assert pixels_info["features"][0] == {"name": "pixels", "sequence": "uint8", "length": 784}, "2.x/3.x spelling"
     assert rendered.count("More prose.") == len(card.BLOCKS) and "Hand prose." in rendered
     assert not any(f"old {name}" in rendered for name in card.BLOCKS)
     assert "| 9 | Ankle boot | 6,009 | 1,000 |" in rendered
     assert 'load_dataset("someone/fmnist")' in rendered
-    assert "| train | 60,000 | 1 | 77 |" in rendered
+    assert "| `fashion_mnist` | train | 60,000 | 1 in `data/` | 77 |" in rendered
+    assert "| `pixels` | train | 60,000 | 1 in `data/pixels/` | 66 |" in rendered
     assert fashion_mnist.ARCHIVES[0].raw_sha256 in rendered and "arXiv:1708.07747" in rendered
     assert card.render_card(rendered, facts) == rendered, "rendering must be idempotent"
 

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import pathlib
 
+import fashion_mnist
 from scripts import layout
 
 
 def test_shard_names_are_push_to_hub_names_and_match_the_split_glob() -> None:
-    path = layout.shard_path("train", 3, 8)
+    path = layout.shard_path(fashion_mnist.NAME, "train", 3, 8)
     assert path == "data/train-00003-of-00008.parquet"
-    assert pathlib.PurePosixPath(path).match(layout.split_glob("train"))
+    assert pathlib.PurePosixPath(path).match(layout.split_glob(fashion_mnist.NAME, "train"))
     match = layout.SHARD_PATTERN.match(pathlib.PurePosixPath(path).name)
     assert match and (match["split"], match["index"], match["count"]) == ("train", "00003", "00008")
+
+
+def test_each_configs_globs_name_only_its_own_shards() -> None:
+    """`data/train-*` must not reach into `data/pixels/`, nor the pixels glob into `data/` (fnmatch, as verify)."""
+    image, pixels = (layout.shard_path(config, "train", 0, 8) for config in (fashion_mnist.NAME, fashion_mnist.PIXELS))
+    assert pixels == "data/pixels/train-00000-of-00008.parquet"
+    assert not fnmatch.fnmatch(pixels, layout.split_glob(fashion_mnist.NAME, "train"))
+    assert not fnmatch.fnmatch(image, layout.split_glob(fashion_mnist.PIXELS, "train"))
+    assert set(layout.CONFIG_DIRS) == set(fashion_mnist.FEATURES)
 
 
 def test_write_atomic_replaces_content_and_leaves_no_temporary(tmp_path: pathlib.Path) -> None:

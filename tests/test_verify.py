@@ -12,9 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+import fashion_mnist
 from scripts import layout, verify
 
 SHARD = "data/train-00001-of-00008.parquet"
+PIXELS_SHARD = "data/pixels/train-00001-of-00008.parquet"
 
 
 def problems_of(repo: pathlib.Path, table: tuple) -> list[str]:
@@ -23,12 +25,12 @@ def problems_of(repo: pathlib.Path, table: tuple) -> list[str]:
     return excinfo.value.problems
 
 
-def rerecord(repo: pathlib.Path, relative: str) -> None:
+def rerecord(repo: pathlib.Path, relative: str, config: str = fashion_mnist.NAME) -> None:
     """Make dataset_infos.json describe the file as it now is, as a careless hand edit would."""
     infos_path = repo / layout.INFOS
     infos = json.loads(infos_path.read_text())
     path = repo / relative
-    infos["fashion_mnist"]["download_checksums"][relative] = {
+    infos[config]["download_checksums"][relative] = {
         "num_bytes": path.stat().st_size,
         "checksum": layout.sha256_file(path),
     }
@@ -38,8 +40,9 @@ def rerecord(repo: pathlib.Path, relative: str) -> None:
 def test_good_build_passes(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
     repo, table = synthetic_repo
     passed = verify.verify_repo(repo, archives=table)
-    assert any("lossless" in line and "train images" in line for line in passed)
-    assert any("lossless" in line and "test labels" in line for line in passed)
+    for config in fashion_mnist.FEATURES:
+        assert any(f"{config} train images: lossless" in line for line in passed)
+        assert any(f"{config} test labels: lossless" in line for line in passed)
 
 
 def test_tampered_shard_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
@@ -54,7 +57,7 @@ def test_deleted_shard_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> N
     repo, table = synthetic_repo
     (repo / SHARD).unlink()
     problems = problems_of(repo, table)
-    assert any(p.startswith("train: expected shards") for p in problems)
+    assert any(p.startswith("fashion_mnist train: expected shards") for p in problems)
     assert any(layout.INFOS in p and SHARD in p for p in problems)
 
 
@@ -66,7 +69,10 @@ def test_edited_card_count_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) 
     assert f"num_examples: {expected}\n" in text
     card_path.write_text(text.replace(f"num_examples: {expected}\n", f"num_examples: {expected + 1}\n"))
     problems = problems_of(repo, table)
-    assert any(p.startswith(f"test: expected {expected:,} examples") and f"({expected + 1}," in p for p in problems)
+    assert any(
+        p.startswith(f"fashion_mnist test: expected {expected:,} examples") and f"({expected + 1}," in p
+        for p in problems
+    )
 
 
 def test_flipped_pixel_fails_the_lossless_proof(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
@@ -84,7 +90,32 @@ def test_flipped_pixel_fails_the_lossless_proof(synthetic_repo: tuple[pathlib.Pa
     rerecord(repo, SHARD)
     problems = problems_of(repo, table)
     assert len(problems) == 1, problems
-    assert problems[0].startswith("train images: expected the decoded images to reproduce train-images-idx3-ubyte.gz")
+    assert problems[0].startswith(
+        "fashion_mnist train images: expected the images read back to reproduce train-images-idx3-ubyte.gz"
+    )
+
+
+def test_changed_raw_pixel_fails_the_lossless_proof(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    """The pixels config, one byte changed and the shard's hash re-recorded: the proof reads the raw values."""
+    repo, table = synthetic_repo
+    shard = pq.read_table(repo / PIXELS_SHARD)
+    rows = shard.column("pixels").to_pylist()
+    rows[0][100] ^= 0xFF
+    column = pa.array(rows, type=shard.schema.field("pixels").type)
+    pq.write_table(shard.set_column(0, "pixels", column), repo / PIXELS_SHARD, row_group_size=layout.ROW_GROUP_SIZE)
+    rerecord(repo, PIXELS_SHARD, fashion_mnist.PIXELS)
+    problems = problems_of(repo, table)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("pixels train images: expected the images read back to reproduce train-images")
+
+
+def test_a_config_missing_from_the_card_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    card_path = repo / layout.CARD
+    text = card_path.read_text()
+    card_path.write_text(text.replace("- config_name: pixels\n", "- config_name: pixels_old\n"))
+    problems = problems_of(repo, table)
+    assert any("expected dataset_info and configs for ['fashion_mnist', 'pixels']" in p for p in problems)
 
 
 def test_stray_file_and_wrong_features_are_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
@@ -97,8 +128,8 @@ def test_stray_file_and_wrong_features_are_named(synthetic_repo: tuple[pathlib.P
 
 def test_real_build_is_lossless_against_the_archives(real_repo: pathlib.Path, real_archives: pathlib.Path) -> None:
     passed = verify.verify_repo(real_repo, data_dir=real_archives)
-    assert sum("lossless" in line for line in passed) == 4
-    assert "train class balance: [6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000]" in passed
+    assert sum("lossless" in line for line in passed) == 4 * len(fashion_mnist.FEATURES)
+    assert "pixels train class balance: [6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000]" in passed
 
 
 def test_cli_exit_codes(
