@@ -121,10 +121,6 @@ class WritableHub(LocalHub):
         """Run `action` once, when `route` (e.g. "commit") is next requested, before answering it."""
         self._actions[route] = action
 
-    def writes(self) -> list[Received]:
-        """The requests the write routes answered, in order."""
-        return [request for request in self.received if request.route is not None]
-
     def repo_dir(self, repo_id: str) -> pathlib.Path:
         return self.mirrors / "datasets" / repo_id
 
