@@ -1,18 +1,23 @@
-"""Publish the built Hub copy: verify it, then upload what changed in one commit.
+"""Publish the built Hub copy: check it, then upload what changed in one commit.
 
     python scripts/push_to_hub.py REPO_ID [--repo-dir DIR] [--dry-run] [--private]
-                                  [--create-pr] [--revision BRANCH] [--message TEXT] [--token TOKEN]
+                                  [--create-pr] [--revision BRANCH] [--message TEXT] [--token-file PATH]
 
 Only the Hub copy is uploaded: the card, `dataset_infos.json`, the preview and the
-Parquet shards (`upload_set`), never the builder module, tests or scripts; `datasets`
-5.x refuses a Hub repo holding `fashion_mnist.py` at its root. The push refuses a copy
-that fails `scripts/verify.py`, compares every file with the remote one (LFS SHA-256,
-or git blob id for small files) so unchanged files are not sent again, deletes remote
-files under `data/` that the build no longer has (stale shards), and makes no commit
-when nothing changed. `--dry-run` only reads the remote file list and prints the plan.
+Parquet shards that the card's `configs` name (`upload_set`), never the builder
+module, tests or scripts; `datasets` 5.x refuses a Hub repo holding `fashion_mnist.py`
+at its root. Before anything is sent, every file of that set is checked: a regular
+file inside the repo directory, reached through no symbolic link (`check_upload_set`),
+and the whole copy passes `scripts/verify.py` (which also re-renders the preview from
+the shards and compares pixels). The push then compares every file with the remote one
+(LFS SHA-256, or git blob id for small files) so unchanged files are not sent again,
+deletes remote shards the build no longer has, and makes no commit when nothing changed.
+`--dry-run` only reads the remote file list and prints the plan.
 
-The endpoint and token are huggingface_hub's usual ones: `HF_ENDPOINT`, then `--token`,
-`HF_TOKEN` or the login cache (`hf auth login`).
+The endpoint and token are huggingface_hub's usual ones: `HF_ENDPOINT`, and `HF_TOKEN`
+or the login cache (`hf auth login`). `--token-file PATH` reads the token from a file
+(`-`: from standard input) instead; a token is never taken from the command line,
+where `ps` would show it, and never printed.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import os
 import pathlib
 import sys
 import urllib.error
@@ -29,6 +35,7 @@ from collections.abc import Iterator, Mapping, Sequence
 if __package__ in (None, ""):  # run as `python scripts/push_to_hub.py`
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile, get_token
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import validate_repo_id
@@ -36,7 +43,7 @@ from huggingface_hub.utils.sha import git_hash
 
 import fashion_mnist
 from scripts import layout, repo_lock
-from scripts.verify import VerificationError, verify_repo
+from scripts.verify import CardError, VerificationError, load_card, verify_repo
 
 REPO_TYPE = "dataset"
 DEFAULT_MESSAGE = "Update Fashion-MNIST: card, infos, preview and Parquet shards"
@@ -49,10 +56,12 @@ class PushError(Exception):
 
 
 def upload_set(repo_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
-    """The files to publish, sorted by path in the repo: card, infos, preview and every `data/**/*.parquet`.
+    """The files to publish, sorted by path in the repo: card, infos, preview and the card's data files.
 
-    The one definition of what goes to the Hub; the plan, the push and the tests' local
-    Hub all take it from here.
+    The data files are what the `data_files` patterns of every config in the card's
+    `configs` match (`data/train-*`, ...), so a config with its own shard directory needs
+    no change here. The one definition of what goes to the Hub; the plan, the checks, the
+    push and the tests' local Hub all take it from here.
     """
     repo_dir = pathlib.Path(repo_dir)
     missing = [name for name in FIXED_FILES if not (repo_dir / name).is_file()]
@@ -61,8 +70,67 @@ def upload_set(repo_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
             f"{repo_dir}: {', '.join(missing)} not found; build the Hub copy first: "
             f"python scripts/build.py --repo-dir {repo_dir}"
         )
-    shards = [path.relative_to(repo_dir).as_posix() for path in (repo_dir / layout.DATA_DIR).glob("**/*.parquet")]
-    return {path: repo_dir / path for path in sorted([*FIXED_FILES, *shards])}
+    data_files = set()
+    for pattern in data_file_patterns(repo_dir):
+        data_files |= {path.relative_to(repo_dir).as_posix() for path in repo_dir.glob(pattern)}
+    return {path: repo_dir / path for path in sorted({*FIXED_FILES, *data_files})}
+
+
+def data_file_patterns(repo_dir: pathlib.Path) -> list[str]:
+    """Every `data_files` pattern of every config in the card, each a relative path inside the repo."""
+    try:
+        configs = MetadataConfigs.from_dataset_card_data(load_card(repo_dir / layout.CARD).data)
+    except CardError as error:
+        raise PushError(f"Refusing to push: {error}. Fix the card or rebuild it with scripts/build.py.") from error
+    patterns = []
+    for config in configs.values():
+        entries = config.get("data_files") or []
+        for entry in [entries] if isinstance(entries, (str, dict)) else entries:
+            paths = entry.get("path", []) if isinstance(entry, dict) else entry
+            patterns += [paths] if isinstance(paths, str) else list(paths)
+    unsafe = [p for p in patterns if p.startswith("/") or ".." in pathlib.PurePosixPath(p).parts]
+    if unsafe:
+        raise PushError(f"Refusing to push: {layout.CARD} names data files outside the repo: {unsafe}")
+    return patterns
+
+
+def check_upload_set(repo_dir: str | pathlib.Path, files: Mapping[str, pathlib.Path]) -> None:
+    """Every file to upload is a regular file inside `repo_dir`, reached through no symbolic link.
+
+    Run before anything is sent: a symlink (to a file or to a directory on the way) would
+    upload bytes from outside the Hub copy, e.g. a secrets file behind `data/preview.png`.
+    """
+    root = pathlib.Path(repo_dir).resolve()
+    problems = []
+    for relative, path in files.items():
+        steps = [
+            root.joinpath(*pathlib.PurePosixPath(relative).parts[: n + 1]) for n in range(len(relative.split("/")))
+        ]
+        links = [step for step in steps if step.is_symlink()]
+        if links:
+            problems.append(f"{relative}: {links[0].relative_to(root)} is a symbolic link (to {os.readlink(links[0])})")
+        elif not path.resolve().is_relative_to(root):
+            problems.append(f"{relative}: resolves outside {root}")
+        elif not path.resolve().is_file():
+            problems.append(f"{relative}: not a regular file")
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        raise PushError(
+            f"Refusing to push {root}: only the build's own files are uploaded, and these are not:\n{listing}\n"
+            "Remove them and rebuild with scripts/build.py; nothing was sent."
+        )
+
+
+def stale_paths(remote: Mapping[str, object], files: Mapping[str, pathlib.Path]) -> tuple[str, ...]:
+    """Remote files the build no longer has: Parquet files anywhere, and anything in a directory holding shards."""
+    shard_dirs = {path.rsplit("/", 1)[0] + "/" for path in files if "/" in path and path not in FIXED_FILES}
+    return tuple(
+        sorted(
+            path
+            for path in remote
+            if path not in files and (path.endswith(".parquet") or path.startswith(tuple(shard_dirs)))
+        )
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +158,7 @@ class Plan:
     head: str | None  # the remote commit compared with; None if the repo does not exist
     files: Mapping[str, pathlib.Path]  # the upload set
     additions: tuple[str, ...]  # new or changed
-    deletions: tuple[str, ...]  # remote files under data/ the build no longer has
+    deletions: tuple[str, ...]  # remote shards the build no longer has (`stale_paths`)
     unchanged: tuple[str, ...]
 
     @property
@@ -169,7 +237,7 @@ def plan_push(api: HfApi, repo_id: str, repo_dir: str | pathlib.Path, *, revisio
     known = remote.files if remote else {}
     unchanged = tuple(path for path, local in files.items() if path in known and known[path].same_content(local))
     additions = tuple(path for path in files if path not in unchanged)
-    stale = tuple(sorted(path for path in known if path.startswith(layout.DATA_DIR + "/") and path not in files))
+    stale = stale_paths(known, files)
     head = remote.head if remote else None
     return Plan(api.endpoint, repo_id, revision, head, files, additions, stale, unchanged)
 
@@ -202,12 +270,15 @@ def push(
     message: str = DEFAULT_MESSAGE,
     archives: Sequence[fashion_mnist.Archive] = fashion_mnist.ARCHIVES,
 ) -> PushResult:
-    """Verify `repo_dir`, plan, then (unless `dry_run` or nothing changed) create the repo if missing and commit once.
+    """Check and verify `repo_dir`, plan, then (unless `dry_run` or nothing changed) create the repo if missing
+    and commit once; the commit names the planned remote head as its parent, so it lands whole on that state or
+    not at all.
 
     `archives` is the table `verify_repo` checks the copy against (tests pass the synthetic one).
     """
     api = api if api is not None else HfApi()
     check_repo_id(repo_id)
+    check_upload_set(repo_dir, upload_set(repo_dir))
     if not dry_run:
         check_token(api, repo_id)
     # Shared with other readers, exclusive of a build's commit: the copy verified is the copy uploaded.
@@ -232,6 +303,7 @@ def _push_verified(
         plan = plan_push(api, repo_id, repo_dir, revision=revision)
         if dry_run or plan.empty:
             return PushResult(plan, dry_run, None)
+        check_upload_set(repo_dir, plan.files)  # the set the plan read, checked again just before sending
         if not plan.repo_exists:
             api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
         commit = api.create_commit(
@@ -272,7 +344,8 @@ def check_token(api: HfApi, repo_id: str) -> None:
     if not token:
         raise PushError(
             f"No Hugging Face token to push to datasets/{repo_id}: run `hf auth login` with a token that has "
-            "write access to the repo, set HF_TOKEN, or pass --token. (--dry-run needs no token.)"
+            "write access to the repo, set HF_TOKEN, or pass --token-file PATH (- for stdin). "
+            "(--dry-run needs no token.)"
         )
 
 
@@ -317,13 +390,26 @@ def hub_errors(endpoint: str, repo_id: str, revision: str | None) -> Iterator[No
         if _status(error) in (401, 403):
             raise PushError(
                 f"Not authorised for {where} (HTTP {_status(error)}): use a token with write access to this repo "
-                "(`hf auth login`, HF_TOKEN or --token), or check the namespace in the repo id."
+                "(`hf auth login`, HF_TOKEN or --token-file), or check the namespace in the repo id."
+            ) from error
+        if _status(error) == 412:
+            raise PushError(
+                f"{where} changed while this push was uploading: a commit landed on "
+                f"{revision or 'main'} after the plan was made (HTTP 412). Nothing was committed; run the push "
+                "again to plan against the new state."
             ) from error
         raise PushError(f"The Hub refused the push to {where}: {error}") from error
+    except RuntimeError as error:  # huggingface_hub wraps a failed LFS upload: "Error while uploading 'x' to the Hub."
+        cause = f" ({error.__cause__})" if error.__cause__ else ""
+        raise PushError(
+            f"The upload to {where} failed: {error}{cause}. Nothing was committed, so the remote is unchanged; "
+            "run the push again (content already uploaded is not sent twice)."
+        ) from error
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    # No abbreviations: `--token hf_...` must fail, not be read as `--token-file hf_...`.
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("repo_id", metavar="REPO_ID", help="the dataset repo, e.g. org/fashion_mnist")
     parser.add_argument(
         "--repo-dir", default=str(layout.PROJECT_ROOT), help="the built Hub copy (default: this repository)"
@@ -333,17 +419,38 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
     parser.add_argument("--revision", metavar="BRANCH", help="the branch to commit to (default: main)")
     parser.add_argument("--message", default=DEFAULT_MESSAGE, help="the commit message")
-    parser.add_argument("--token", help="a Hub token (default: HF_TOKEN or the login cache)")
+    parser.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the Hub token from this file, or from standard input if PATH is - (default: HF_TOKEN or the "
+        "login cache); there is no --token: the command line is visible to every user through ps",
+    )
     return parser.parse_args(argv)
+
+
+def read_token(path: str) -> str:
+    """The token in a file (or `-`: standard input), surrounding whitespace removed; never echoed."""
+    try:
+        text = sys.stdin.read() if path == "-" else pathlib.Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        # The path is not repeated: a token pasted in its place would be printed.
+        raise PushError(f"Cannot read the file given to --token-file: {reason}") from error
+    token = text.strip()
+    if not token or len(token.split()) != 1:
+        where = "standard input" if path == "-" else path
+        raise PushError(f"Expected one token in {where}, found {'nothing' if not token else 'several words'}.")
+    return token
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        token = read_token(args.token_file) if args.token_file else None
         result = push(
             args.repo_id,
             args.repo_dir,
-            api=HfApi(token=args.token),
+            api=HfApi(token=token),
             dry_run=args.dry_run,
             private=args.private,
             create_pr=args.create_pr,

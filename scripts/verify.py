@@ -16,6 +16,7 @@ import fnmatch
 import hashlib
 import io
 import json
+import os
 import pathlib
 import struct
 import sys
@@ -28,13 +29,15 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
+from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from PIL import Image
 
 import fashion_mnist
-from scripts import layout, repo_lock
+from scripts import layout, preview, repo_lock
 
 
 class VerificationError(Exception):
@@ -47,6 +50,54 @@ class VerificationError(Exception):
             f"{repo_dir} failed verification ({len(problems)} problem(s)):\n{listing}\n"
             "Rebuild with scripts/build.py and verify again; do not push this copy."
         )
+
+
+class CardError(ValueError):
+    """The card's YAML front matter does not parse; the message names the file and the line."""
+
+
+def load_card(path: str | os.PathLike) -> DatasetCard:
+    """`DatasetCard.load`, with a YAML error reported as `FILE, line N: problem` instead of a yaml traceback."""
+    path = pathlib.Path(path)
+    try:
+        return DatasetCard.load(path)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        text = path.read_text(encoding="utf-8")
+        match = REGEX_YAML_BLOCK.search(text)
+        where = f", line {mark.line + 1 + match.group(1).count(chr(10))}" if mark is not None and match else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise CardError(f"{path}{where}: the YAML front matter does not parse: {problem}") from error
+    except ValueError as error:  # e.g. front matter that is not a mapping
+        raise CardError(f"{path}: {error}") from error
+
+
+def preview_problem(repo_dir: pathlib.Path, train_files: Sequence[str]) -> str | None:
+    """Why `data/preview.png` is not the build's own sprite (None if it is).
+
+    The build renders the sprite from the first `preview.PER_CLASS` examples of each class of
+    the train split; rendering it again from the shards must give the same pixels. A file
+    that is anything else (another image, a secret behind a symlink) is refused.
+    """
+    path = repo_dir / layout.PREVIEW
+    table = pa.concat_tables(pq.read_table(repo_dir / relative, columns=["image", "label"]) for relative in train_files)
+    labels = table.column("label").to_numpy()
+    names = list(fashion_mnist.LABEL_NAMES)
+    indices = np.concatenate(preview.first_of_each_class(labels, len(names), preview.PER_CLASS))
+    pngs = table.column("image").combine_chunks().field("bytes").take(pa.array(indices, pa.int64())).to_pylist()
+    expected = np.asarray(preview.render_sprite(np.stack([decode_png(png) for png in pngs]), labels[indices], names))
+    try:
+        with Image.open(path) as image:
+            found = np.asarray(image.convert("L"))
+    except (OSError, ValueError) as error:
+        return f"{layout.PREVIEW}: expected the build's PNG sprite, found a file PIL cannot read ({error})"
+    if found.shape != expected.shape:
+        sizes = f"expected {expected.shape[1]}x{expected.shape[0]} pixels, found {found.shape[1]}x{found.shape[0]}"
+        return f"{layout.PREVIEW}: not the sprite the build renders from the shards ({sizes}); rebuild"
+    if not np.array_equal(found, expected):
+        differing = int((found != expected).sum())
+        return f"{layout.PREVIEW}: {differing} pixels differ from the sprite the build renders from the shards; rebuild"
+    return None
 
 
 def verify_repo(
@@ -91,6 +142,12 @@ class Audit:
             for config, split_files in config_files.items():
                 for split, files in split_files.items():
                     self.check_lossless(config, split, files)
+            image_train = config_files[fashion_mnist.NAME].get("train")
+            if image_train:
+                problem = preview_problem(self.repo_dir, image_train)
+                self.check(
+                    problem is None, f"{layout.PREVIEW} is the sprite the build renders from the shards", problem
+                )
 
     def check_archives(self, data_dir: pathlib.Path) -> None:
         """The archives in `data_dir` must be the ones the table describes (content-wise)."""
@@ -107,9 +164,12 @@ class Audit:
         """The card parses, lists the builder's configs (the default first); each split's shards form a sequence."""
         card_path = self.repo_dir / layout.CARD
         try:
-            card = DatasetCard.load(card_path)
+            card = load_card(card_path)
             card_infos = DatasetInfosDict.from_dataset_card_data(card.data)
             configs = MetadataConfigs.from_dataset_card_data(card.data)
+        except CardError as error:  # names the file and the line
+            self.problems.append(f"{error}; rebuild it")
+            return None, None
         except (OSError, ValueError) as error:
             self.problems.append(f"{card_path}: the card does not parse ({error}); rebuild it")
             return None, None

@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from unittest import mock
 
@@ -78,11 +78,15 @@ class RangeFront:
     its `Content-Range`. Every other request passes through unchanged, headers included
     (`X-Repo-Commit`, `ETag`, `Location`, ...), with absolute URLs naming olah's address
     rewritten to the front's, so redirects come back here.
+
+    `routes`, if given, sees every request first (`routes(handler)`) and answers it
+    itself by returning True: `tests.hub_write_front` adds the Hub's write API this way.
     """
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, routes: Callable[[_FrontHandler], bool] | None = None) -> None:
         self._server = _FrontServer(("127.0.0.1", 0), _FrontHandler)
         self._server.upstream = urllib.parse.urlsplit(upstream)
+        self._server.routes = routes
         self._server.front_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="range-front", daemon=True)
 
@@ -112,6 +116,7 @@ class _FrontServer(http.server.ThreadingHTTPServer):
     daemon_threads = True  # a client holding a keep-alive connection must not block shutdown
     upstream: urllib.parse.SplitResult
     front_url: str
+    routes: Callable[[_FrontHandler], bool] | None
 
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -137,7 +142,26 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._relay()
 
+    def body(self) -> bytes:
+        """The request body, read once (`Content-Length` or chunked transfer encoding)."""
+        if self._body is None:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0], 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                    pass
+                self._body = b"".join(chunks)
+            else:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._body = self.rfile.read(length) if length else b""
+        return self._body
+
     def _relay(self) -> None:
+        self._body: bytes | None = None
+        if self.server.routes is not None and self.server.routes(self):
+            return
         status, headers, body = self._ask_upstream()
         wanted = self.headers.get("Range") if self.command == "GET" else None
         if wanted and status == 200:
@@ -153,8 +177,7 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
 
     def _ask_upstream(self) -> tuple[int, list[tuple[str, str]], bytes]:
         """Send the request on to olah, without Range (olah would ignore it anyway) or hop-by-hop headers."""
-        length = int(self.headers.get("Content-Length") or 0)
-        payload = self.rfile.read(length) if length else None
+        payload = self.body() or None
         skip = _HOP_BY_HOP | {"host", "range", "accept-encoding", "content-length"}
         forwarded = {name: value for name, value in self.headers.items() if name.lower() not in skip}
         upstream = self.server.upstream
@@ -199,22 +222,37 @@ def _slice(wanted: str, headers: list[tuple[str, str]], body: bytes) -> tuple[in
 # --- The git repositories olah serves ---------------------------------------------------
 
 
-def _git(repo: pathlib.Path, *args: str) -> str:
-    environment = {**os.environ, **GIT_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+def _git(repo: pathlib.Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    environment = {
+        **os.environ,
+        **GIT_IDENTITY,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        **(env or {}),
+    }
     done = subprocess.run(
         ["git", *args], cwd=repo, env=environment, check=True, capture_output=True, text=True, timeout=60
     )
     return done.stdout.strip()
 
 
+def _lfs_object(git_dir: pathlib.Path, digest: str) -> pathlib.Path:
+    """Where Git LFS (and olah) keep the content whose SHA-256 is `digest`: `.git/lfs/objects/ab/cd/<sha256>`."""
+    return git_dir / "lfs" / "objects" / digest[:2] / digest[2:4] / digest
+
+
+def _lfs_pointer_text(digest: str, size: int) -> bytes:
+    """The Git LFS pointer file that stands in the git tree for the content."""
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{digest}\nsize {size}\n".encode()
+
+
 def _lfs_pointer(content_path: pathlib.Path, git_dir: pathlib.Path) -> bytes:
-    """Store the file as Git LFS does (`.git/lfs/objects/ab/cd/<sha256>`) and return its pointer."""
+    """Store the file as Git LFS does and return its pointer."""
     digest = hashlib.sha256(content_path.read_bytes()).hexdigest()
-    stored = git_dir / "lfs" / "objects" / digest[:2] / digest[2:4] / digest
+    stored = _lfs_object(git_dir, digest)
     stored.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(content_path, stored)
-    size = content_path.stat().st_size
-    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{digest}\nsize {size}\n".encode()
+    return _lfs_pointer_text(digest, content_path.stat().st_size)
 
 
 class LocalHub:
@@ -294,8 +332,12 @@ class LocalHub:
         )
         log.close()
         self._wait_until_up()
-        self._front = RangeFront(self.olah_url)
+        self._front = RangeFront(self.olah_url, self._routes())
         self._front.start()
+
+    def _routes(self) -> Callable[[_FrontHandler], bool] | None:
+        """Extra routes the front answers itself (none: a read-only Hub)."""
+        return None
 
     def _config(self) -> str:
         # `offline = true`: with it false, olah asks huggingface.co first and every mirror request is a 504.

@@ -89,9 +89,12 @@ def test_flipped_pixel_fails_the_lossless_proof(synthetic_repo: tuple[pathlib.Pa
     pq.write_table(shard.set_column(0, "image", column), repo / SHARD, row_group_size=layout.ROW_GROUP_SIZE)
     rerecord(repo, SHARD)
     problems = problems_of(repo, table)
-    assert len(problems) == 1, problems
+    assert len(problems) == 2, problems
     assert problems[0].startswith(
         "fashion_mnist train images: expected the images read back to reproduce train-images-idx3-ubyte.gz"
+    )
+    assert problems[1] == (  # image 0 is in the sprite, drawn at twice the size
+        f"{layout.PREVIEW}: 4 pixels differ from the sprite the build renders from the shards; rebuild"
     )
 
 
@@ -140,3 +143,33 @@ def test_cli_exit_codes(
     synthetic, _ = synthetic_repo  # built from other archives than the official table
     assert verify.main(["--repo-dir", str(synthetic)]) == 1
     assert "do not push this copy" in capsys.readouterr().err
+
+
+def test_preview_that_is_not_the_builds_sprite_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    sprite = np.asarray(Image.open(repo / layout.PREVIEW))
+    Image.fromarray(np.flipud(sprite)).save(repo / layout.PREVIEW)  # a real image of the same size: not the sprite
+    assert problems_of(repo, table)[0].startswith(f"{layout.PREVIEW}: ")
+
+    (repo / layout.PREVIEW).write_bytes(b"HF_TOKEN=hf_not_a_png\n")
+    [problem] = problems_of(repo, table)
+    assert problem.startswith(f"{layout.PREVIEW}: expected the build's PNG sprite, found a file PIL cannot read")
+
+
+def test_malformed_card_is_named_with_its_line(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    card_path = repo / layout.CARD
+    lines = card_path.read_text().splitlines(keepends=True)
+    broken = lines.index("pretty_name: Fashion-MNIST\n")
+    lines[broken] = "pretty_name: [Fashion-MNIST\n"  # an unclosed flow sequence
+    card_path.write_text("".join(lines))
+
+    with pytest.raises(verify.CardError, match=rf"^{card_path}, line \d+: the YAML front matter does not parse"):
+        verify.load_card(card_path)
+    [problem] = problems_of(repo, table)
+    assert problem.startswith(f"{card_path}, line ")
+
+    lines[broken] = "pretty_name: Fashion-MNIST: a colon\n"  # "mapping values are not allowed here"
+    card_path.write_text("".join(lines))
+    with pytest.raises(verify.CardError, match=rf"^{card_path}, line {broken + 1}: .*mapping values are not allowed"):
+        verify.load_card(card_path)
