@@ -18,10 +18,11 @@ import atexit
 import concurrent.futures
 import contextlib
 import dataclasses
-import gzip
+import functools
 import importlib.metadata
 import importlib.util
 import io
+import itertools
 import json
 import logging
 import multiprocessing
@@ -31,7 +32,6 @@ import platform
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +55,8 @@ import torch
 from PIL import Image as PILImage
 
 import fashion_mnist
+from scripts import bench_peers as peers
+from scripts import bench_recipes as recipes
 from scripts import build, card, layout
 
 logger = logging.getLogger("benchmark")
@@ -62,9 +64,16 @@ logger = logging.getLogger("benchmark")
 Figures = dict[str, float | None]
 
 WORKER_COUNTS = (0, 1, 2)
-STREAM_BATCH_SIZE = 256
 # key -> (comparison, bound): the issue's targets.
 TARGETS = {
+    # Against the peers (issue 8): Keras' arrays and torchvision's epoch.
+    "array_ratio_pixels": ("<=", 1.0),
+    "epoch_ratio_pixels_plain": ("<=", 0.5),
+    "epoch_ratio_image_plain": ("<=", 1.2),
+    "stream_ratio_pixels": ("<=", 1.5),
+    "stream_ratio_image": ("<=", 2.0),
+    "bytes_ratio_two_configs": ("<=", 2.1),
+    # The build and the layout (issue 5).
     "build_ratio_2proc": ("<=", 0.7),
     "decode_ratio": ("<=", 1.3),
     "stream_scaling_2w": (">=", 1.7),
@@ -72,10 +81,6 @@ TARGETS = {
 }
 VERSIONS_OF = ("datasets", "huggingface_hub", "pyarrow", "pillow", "numpy", "torch", "keras")
 UNITS_PER_SECOND = os.sysconf("SC_CLK_TCK")
-
-
-class Unavailable(Exception):
-    """A comparison that cannot run here (no local archives, Keras not installed); the reason is reported."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,13 +279,13 @@ def bench_load(setup: Setup) -> Figures:
     return {"load_seconds_cold": times["cold"], "load_seconds_warm": times["warm"]}
 
 
-# --- Decode ----------------------------------------------------------------------------
+# --- The whole split as arrays: Keras' loader, and bare PIL decoding, against the card's recipes ------
 
 
 def read_pngs(repo: pathlib.Path, split: str) -> list[bytes]:
-    """The PNG bytes of a split, in order, straight from its Parquet files."""
+    """The PNG bytes of a split, in order, straight from the default config's Parquet files."""
     pngs = []
-    for path in sorted((repo / layout.DATA_DIR).glob(f"{split}-*.parquet")):
+    for path in sorted((repo / layout.CONFIG_DIRS[fashion_mnist.NAME]).glob(f"{split}-*.parquet")):
         column = pq.read_table(path, columns=["image"]).column("image")
         pngs += pc.struct_field(column, "bytes").to_pylist()
     return pngs
@@ -288,101 +293,44 @@ def read_pngs(repo: pathlib.Path, split: str) -> list[bytes]:
 
 def decode_pngs(pngs: Sequence[bytes]) -> np.ndarray:
     """The decode floor: bare PIL decoding of each PNG, stacked into one array."""
-    return np.stack([np.asarray(PILImage.open(io.BytesIO(png))) for png in pngs])
+    return np.stack([recipes.decode(png) for png in pngs])
 
 
-def decode_as_card_recommends(train: datasets.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """The card's recipe for the whole split as arrays: read the PNG bytes undecoded, decode them in one loop.
+def bench_arrays(setup: Setup, with_keras: bool) -> Figures:
+    """The train split as one uint8 array: Keras' loader against the pixels config, PIL against the PNG recipe.
 
-    `with_format("numpy")` gives the same array but builds a `PIL.Image` per row through
-    the feature decoder and converts each one on its own, about 1.6x the floor.
+    The pixels figure includes `load_dataset` itself (from a warm cache), as Keras'
+    figure includes reading the archives: both start from files on disk.
     """
-    columns = train.cast_column("image", datasets.Image(decode=False))[:]
-    images = np.stack([np.asarray(PILImage.open(io.BytesIO(image["bytes"]))) for image in columns["image"]])
-    return images, np.asarray(columns["label"])
-
-
-def decode_with_numpy_format(train: datasets.Dataset) -> np.ndarray:
-    """What the card recommended before: `datasets` decodes each image, then the numpy formatter stacks them."""
-    return train.with_format("numpy")["image"][:]
-
-
-def gunzip_split(
-    archive_dir: pathlib.Path, archives: Sequence[fashion_mnist.Archive], split: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """What torchvision- and Keras-style loaders pay: gunzip the IDX archives, view the bytes as arrays."""
-    arrays = {}
-    for archive in (a for a in archives if a.split == split):
-        raw = gzip.decompress((archive_dir / archive.filename).read_bytes())
-        header = 16 if archive.kind == "images" else 8
-        arrays[archive.kind] = np.frombuffer(raw, dtype=np.uint8, offset=header)
-    return arrays["images"].reshape(-1, *fashion_mnist.IMAGE_SHAPE), arrays["labels"]
-
-
-KERAS_PROGRAM = """\
-import json, statistics, sys, time
-from keras.datasets import fashion_mnist
-times = []
-for _ in range(int(sys.argv[1])):
-    start = time.perf_counter()
-    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
-    times.append(time.perf_counter() - start)
-print(json.dumps(statistics.median(times)))
-"""
-
-
-def keras_load_data_seconds(
-    archive_dir: pathlib.Path, archives: Sequence[fashion_mnist.Archive], work: pathlib.Path, repeat: int
-) -> float:
-    """Median seconds of `keras.datasets.fashion_mnist.load_data()` (both splits) on the local archives.
-
-    Keras looks for its download in `$KERAS_HOME/datasets/fashion-mnist/` and uses a file
-    found there without checking a hash, so links to the local archives stand in for the
-    download. It runs in a child process because Keras reads KERAS_HOME and its backend
-    (torch here: the CPU wheel this project already has) when it is imported.
-    """
-    if importlib.util.find_spec("keras") is None:
-        raise Unavailable("Keras is not installed (`pip install keras`; it runs on the torch backend)")
-    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=work))
-    downloads = home / "datasets" / "fashion-mnist"
-    downloads.mkdir(parents=True)
-    for archive in archives:
-        (downloads / archive.filename).symlink_to((archive_dir / archive.filename).resolve())
-    env = {**os.environ, "KERAS_HOME": str(home), "KERAS_BACKEND": "torch"}
-    done = subprocess.run(
-        [sys.executable, "-c", KERAS_PROGRAM, str(repeat)], env=env, capture_output=True, text=True, timeout=600
-    )
-    if done.returncode != 0:
-        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise Unavailable(f"keras.datasets.fashion_mnist.load_data() failed: {last_line}")
-    return float(done.stdout.strip().splitlines()[-1])
-
-
-def bench_decode(setup: Setup, with_keras: bool) -> Figures:
-    """The train split to a uint8 array: the card's recipe and the old one against the PIL floor and raw loaders."""
-    train = datasets.load_dataset(str(setup.repo), split="train", cache_dir=str(setup.warm_cache))
+    expected = decode_pngs(read_pngs(setup.repo, "train"))
+    load = functools.partial(datasets.load_dataset, str(setup.repo), split="train", cache_dir=str(setup.warm_cache))
+    images = load()
+    check_same_pixels("the PNG recipe", recipes.png_array(images)[0], expected)
+    check_same_pixels('with_format("numpy")', recipes.png_array_numpy_format(images), expected)
+    check_same_pixels("the pixels recipe", recipes.pixels_array(load(name=fashion_mnist.PIXELS))[0], expected)
     pngs = read_pngs(setup.repo, "train")
-    expected = decode_pngs(pngs)
-    check_same_pixels("the card's recipe", decode_as_card_recommends(train)[0], expected)
-    check_same_pixels('with_format("numpy")', decode_with_numpy_format(train), expected)
     runs = {
-        "floor": lambda: seconds(lambda: decode_pngs(pngs)),
-        "recommended": lambda: seconds(lambda: decode_as_card_recommends(train)),
-        "numpy_format": lambda: seconds(lambda: decode_with_numpy_format(train)),
+        "pixels": lambda: seconds(lambda: recipes.pixels_array(load(name=fashion_mnist.PIXELS))),
+        "pil_floor": lambda: seconds(lambda: decode_pngs(pngs)),
+        "png": lambda: seconds(lambda: recipes.png_array(images)),
+        "png_numpy_format": lambda: seconds(lambda: recipes.png_array_numpy_format(images)),
     }
     if setup.archive_dir is not None:
         archive_dir, archives = setup.archive_dir, setup.archives
-        check_same_pixels("gunzip", gunzip_split(archive_dir, archives, "train")[0], expected)
-        runs["gunzip"] = lambda: seconds(lambda: gunzip_split(archive_dir, archives, "train"))
+        check_same_pixels("gunzip", peers.keras_style_split(archive_dir, archives, "train")[0], expected)
+        runs["keras_floor"] = lambda: seconds(lambda: peers.keras_style_split(archive_dir, archives, "train"))
     times = interleaved_medians(runs, setup.repeat)
+    floor = times.get("keras_floor")
     return {
-        "decode_floor_seconds": times["floor"],
-        "decode_seconds": times["recommended"],
-        "decode_ratio": times["recommended"] / times["floor"],
-        "decode_seconds_numpy_format": times["numpy_format"],
-        "decode_ratio_numpy_format": times["numpy_format"] / times["floor"],
-        "gunzip_seconds": times.get("gunzip"),
+        "keras_floor_seconds": floor,
         "keras_load_data_seconds": keras_figure(setup) if with_keras else None,
+        "array_seconds_pixels": times["pixels"],
+        "array_ratio_pixels": times["pixels"] / floor if floor else None,
+        "decode_floor_seconds": times["pil_floor"],
+        "decode_seconds": times["png"],
+        "decode_ratio": times["png"] / times["pil_floor"],
+        "decode_seconds_numpy_format": times["png_numpy_format"],
+        "decode_ratio_numpy_format": times["png_numpy_format"] / times["pil_floor"],
     }
 
 
@@ -390,9 +338,9 @@ def keras_figure(setup: Setup) -> float | None:
     """Keras' own loader where it can run; otherwise None, with the reason recorded."""
     try:
         if setup.archive_dir is None:
-            raise Unavailable("no local copy of the archives (pass --data-dir)")
-        return keras_load_data_seconds(setup.archive_dir, setup.archives, setup.work, setup.repeat)
-    except Unavailable as reason:
+            raise peers.Unavailable("no local copy of the archives (pass --data-dir)")
+        return peers.keras_load_data_seconds(setup.archive_dir, setup.archives, setup.work, setup.repeat)
+    except peers.Unavailable as reason:
         setup.unavailable["keras_load_data_seconds"] = str(reason)
         return None
 
@@ -406,40 +354,85 @@ def check_same_pixels(what: str, images: np.ndarray, expected: np.ndarray) -> No
         )
 
 
-# --- Stream ----------------------------------------------------------------------------
+# --- One epoch, not streaming: torchvision's loop against this copy's ------------------------
 
 
-def to_tensors(batch: dict[str, list]) -> dict[str, np.ndarray]:
-    """A batch of PNG bytes to float pixels in [0, 1] of shape (n, 1, 28, 28) and int64 labels, in one call.
-
-    Runs inside each DataLoader worker, on a whole batch: the main process only receives
-    finished tensors, which is what lets two workers use two cores.
-    """
-    pixels = np.stack([np.asarray(PILImage.open(io.BytesIO(image["bytes"]))) for image in batch["image"]])
-    return {"pixel_values": pixels[:, None].astype(np.float32) / 255.0, "labels": np.asarray(batch["label"])}
-
-
-def stream_pipeline(repo: pathlib.Path | str) -> datasets.IterableDataset:
-    """The card's streaming pipeline: batches of tensors made in the workers, fed to `DataLoader(batch_size=None)`.
-
-    `max_buffer_input_shards=1` keeps `shuffle` from interleaving shards through a source
-    that sleeps 5 s whenever its iterator closes (`datasets` 5.2, every epoch, every worker).
-    """
-    stream = datasets.load_dataset(str(repo), split="train", streaming=True)
-    stream = stream.cast_column("image", datasets.Image(decode=False))
-    stream = stream.shuffle(seed=0, buffer_size=10_000, max_buffer_input_shards=1)
-    return stream.batch(STREAM_BATCH_SIZE).map(to_tensors, remove_columns=["image", "label"]).with_format("torch")
-
-
-def stream_seconds(stream: datasets.IterableDataset, num_workers: int, num_examples: int) -> float:
-    """One full pass through a DataLoader; fails unless it delivers exactly the split's number of examples."""
-    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=num_workers)
+def epoch_seconds(batches: recipes.Batches, num_examples: int) -> float:
+    """One pass of model inputs; fails unless it gives every example once, as float pixels in [0, 1]."""
     start = time.perf_counter()
-    seen = sum(len(batch["labels"]) for batch in loader)
+    seen = 0
+    for x, y in batches:
+        if x.dtype != torch.float32 or x.shape[1:] != (1, *fashion_mnist.IMAGE_SHAPE) or len(x) != len(y):
+            raise RuntimeError(f"a batch of {tuple(x.shape)} {x.dtype} for {len(y)} labels is not model input")
+        seen += len(y)
     elapsed = time.perf_counter() - start
     if seen != num_examples:
-        raise RuntimeError(f"a pass with {num_workers} workers gave {seen} examples, expected {num_examples}")
+        raise RuntimeError(f"an epoch gave {seen} examples, expected {num_examples}")
     return elapsed
+
+
+def bench_epochs(setup: Setup) -> Figures:
+    """A shuffled epoch of 256-example batches with 2 workers: torchvision's loop, then ours.
+
+    The torchvision-style loader holds the uint8 arrays in memory and makes a PIL image and
+    a tensor per item. Ours: what users write without the card (`with_format("torch")`)
+    for each config, and the card's recipe for each.
+    """
+    quiet_datasets()
+    load = functools.partial(datasets.load_dataset, str(setup.repo), split="train", cache_dir=str(setup.warm_cache))
+    images, pixels = load(), load(name=fashion_mnist.PIXELS)
+    arrays, labels = recipes.pixels_array(pixels)
+    n = len(labels)
+    runs = {
+        "torchvision_0w": lambda: epoch_seconds(peers.torchvision_style_batches(arrays, labels, 0), n),
+        "torchvision_2w": lambda: epoch_seconds(peers.torchvision_style_batches(arrays, labels, 2), n),
+        "pixels_plain": lambda: epoch_seconds(recipes.plain_loader(pixels, 2), n),
+        "pixels_card": lambda: epoch_seconds(recipes.pixels_in_memory(pixels), n),
+        "image_plain": lambda: epoch_seconds(recipes.plain_loader(images, 2), n),
+        "image_card": lambda: epoch_seconds(recipes.png_batch_transform(images, 2), n),
+    }
+    times = interleaved_medians(runs, setup.repeat)
+    figures: Figures = {f"epoch_seconds_{name}": value for name, value in times.items()}
+    for name in ("pixels_plain", "pixels_card", "image_plain", "image_card"):
+        figures[f"epoch_ratio_{name}"] = times[name] / times["torchvision_2w"]
+    return figures
+
+
+# --- One epoch, streaming: the same torchvision loop against the card's streams ---------------
+
+
+def bench_stream(setup: Setup) -> Figures:
+    """Streamed epochs with 0, 1 and 2 workers for each config (and the older one-file layout), against torchvision.
+
+    Runs in a fresh interpreter (`in_fresh_process`), as a training script would.
+    """
+    arrays, labels = recipes.pixels_array(
+        datasets.load_dataset(str(setup.repo), fashion_mnist.PIXELS, split="train", cache_dir=str(setup.warm_cache))
+    )
+    n = len(labels)
+    streams = {
+        "pixels": lambda: recipes.pixels_stream(setup.repo),
+        "image": lambda: recipes.png_stream(setup.repo),
+        "one_shard": lambda: recipes.png_stream(setup.one_shard),
+    }
+    runs = {"torchvision_2w": lambda: epoch_seconds(peers.torchvision_style_batches(arrays, labels, 2), n)}
+    for name, stream in streams.items():
+        for workers in WORKER_COUNTS:
+            runs[f"{name}_{workers}w"] = functools.partial(_stream_epoch, stream, workers, n)
+    times = interleaved_medians(runs, setup.repeat)
+    figures: Figures = {f"stream_rate_{key}": n / value for key, value in times.items() if key != "torchvision_2w"}
+    figures["stream_seconds_torchvision_2w"] = times["torchvision_2w"]
+    figures |= {f"stream_seconds_{name}_2w": times[f"{name}_2w"] for name in ("pixels", "image")}
+    for name in ("pixels", "image"):
+        figures[f"stream_ratio_{name}"] = times[f"{name}_2w"] / times["torchvision_2w"]
+    figures["stream_scaling_2w"] = figures["stream_rate_image_2w"] / figures["stream_rate_image_1w"]
+    figures["stream_scaling_2w_pixels"] = figures["stream_rate_pixels_2w"] / figures["stream_rate_pixels_1w"]
+    figures["stream_scaling_2w_one_shard"] = figures["stream_rate_one_shard_2w"] / figures["stream_rate_one_shard_1w"]
+    return figures
+
+
+def _stream_epoch(make_stream: Callable[[], datasets.IterableDataset], workers: int, num_examples: int) -> float:
+    return epoch_seconds(recipes.streamed_batches(make_stream(), workers), num_examples)
 
 
 def write_one_shard_copy(repo: pathlib.Path, target: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.Path:
@@ -447,32 +440,14 @@ def write_one_shard_copy(repo: pathlib.Path, target: pathlib.Path, cache_dir: pa
 
     The card is copied unchanged: its `configs` globs (`data/{split}-*`) match the new names.
     """
-    for split in fashion_mnist.SPLITS:
-        files = [str(path) for path in sorted((repo / layout.DATA_DIR).glob(f"{split}-*.parquet"))]
+    for config, split in itertools.product(fashion_mnist.FEATURES, fashion_mnist.SPLITS):
+        files = [str(path) for path in sorted((repo / layout.CONFIG_DIRS[config]).glob(f"{split}-*.parquet"))]
         rows = datasets.Dataset.from_parquet(files, cache_dir=str(cache_dir))
-        path = target / layout.shard_path(split, 0, 1)
+        path = target / layout.shard_path(config, split, 0, 1)
         path.parent.mkdir(parents=True, exist_ok=True)
         rows.to_parquet(str(path))
     shutil.copy(repo / layout.CARD, target / layout.CARD)
     return target
-
-
-def bench_stream(setup: Setup) -> Figures:
-    """Examples per second with 0, 1 and 2 workers for each layout, and what the second worker adds."""
-    num_examples = num_rows(setup.repo, "train")
-    streams = {"sharded": stream_pipeline(setup.repo), "one_shard": stream_pipeline(setup.one_shard)}
-    times = interleaved_medians(
-        {
-            f"{name}_{workers}w": lambda stream=stream, workers=workers: stream_seconds(stream, workers, num_examples)
-            for name, stream in streams.items()
-            for workers in WORKER_COUNTS
-        },
-        setup.repeat,
-    )
-    figures: Figures = {f"stream_rate_{key}": num_examples / value for key, value in times.items()}
-    figures["stream_scaling_2w"] = figures["stream_rate_sharded_2w"] / figures["stream_rate_sharded_1w"]
-    figures["stream_scaling_2w_one_shard"] = figures["stream_rate_one_shard_2w"] / figures["stream_rate_one_shard_1w"]
-    return figures
 
 
 # --- The local Hub -------------------------------------------------------------------
@@ -492,7 +467,7 @@ def local_hub_serving(repo: pathlib.Path, root: pathlib.Path) -> Iterator[str]:
     from tests.local_hub import OLAH_CLI, LocalHub, clients_pointed_at
 
     if not OLAH_CLI.exists():
-        raise Unavailable("olah is not installed (it comes with the `test` extra)")
+        raise peers.Unavailable("olah is not installed (it comes with the `test` extra)")
 
     with LocalHub(root) as hub:
         hub.publish(HUB_REPO_ID, upload_set(repo))
@@ -517,43 +492,44 @@ def bench_hub(setup: Setup) -> Figures:
             )
             figures: Figures = {"hub_load_seconds_cold": times["cold"], "hub_load_seconds_warm": times["warm"]}
             return figures | in_fresh_process(bench_hub_stream, setup)
-    except Unavailable as reason:
+    except peers.Unavailable as reason:
         setup.unavailable["hub"] = str(reason)
         return {}
 
 
 def bench_hub_stream(setup: Setup) -> Figures:
     """Examples per second streamed over HTTP from the local Hub (HF_ENDPOINT is inherited) with 1 and 2 workers."""
-    num_examples = num_rows(setup.repo, "train")
-    stream = stream_pipeline(HUB_REPO_ID)
-    times = interleaved_medians(
-        {
-            workers: lambda workers=workers: stream_seconds(stream, workers, num_examples)
-            for workers in HUB_WORKER_COUNTS
-        },
-        setup.repeat,
-    )
-    figures: Figures = {f"hub_stream_rate_{workers}w": num_examples / times[workers] for workers in HUB_WORKER_COUNTS}
-    figures["hub_stream_scaling_2w"] = figures["hub_stream_rate_2w"] / figures["hub_stream_rate_1w"]
-    return figures
+    n = num_rows(setup.repo, "train")
+    streams = {"image": lambda: recipes.png_stream(HUB_REPO_ID), "pixels": lambda: recipes.pixels_stream(HUB_REPO_ID)}
+    runs = {
+        f"{name}_{workers}w": functools.partial(_stream_epoch, stream, workers, n)
+        for name, stream in streams.items()
+        for workers in HUB_WORKER_COUNTS
+    }
+    times = interleaved_medians(runs, setup.repeat)
+    return {f"hub_stream_rate_{key}": n / value for key, value in times.items()}
 
 
 # --- Bytes -----------------------------------------------------------------------------
 
 
-def parquet_bytes(repo: pathlib.Path) -> int:
-    return sum(path.stat().st_size for path in (repo / layout.DATA_DIR).glob("*.parquet"))
+def parquet_bytes(repo: pathlib.Path, config: str) -> int:
+    return sum(path.stat().st_size for path in (repo / layout.CONFIG_DIRS[config]).glob("*.parquet"))
 
 
 def bench_bytes(setup: Setup) -> Figures:
-    sharded, one_shard = parquet_bytes(setup.repo), parquet_bytes(setup.one_shard)
+    """What users download: each config's Parquet bytes, against the archives, the one-file layout, each other."""
+    image, pixels = (parquet_bytes(setup.repo, config) for config in (fashion_mnist.NAME, fashion_mnist.PIXELS))
+    one_shard = parquet_bytes(setup.one_shard, fashion_mnist.NAME)
     gz = sum(archive.gz_num_bytes for archive in setup.archives)
     return {
-        "parquet_bytes": sharded,
+        "parquet_bytes": image,
+        "parquet_bytes_pixels": pixels,
         "parquet_bytes_one_shard": one_shard,
         "gz_bytes": gz,
-        "bytes_ratio_vs_gz": sharded / gz,
-        "bytes_ratio_vs_one_shard": sharded / one_shard,
+        "bytes_ratio_vs_gz": image / gz,
+        "bytes_ratio_vs_one_shard": image / one_shard,
+        "bytes_ratio_two_configs": (image + pixels) / image,
     }
 
 
@@ -572,7 +548,8 @@ def local_archive_dir(builder_kwargs: Mapping[str, Any]) -> pathlib.Path | None:
 
 
 def num_rows(repo: pathlib.Path, split: str) -> int:
-    return sum(pq.ParquetFile(path).metadata.num_rows for path in (repo / layout.DATA_DIR).glob(f"{split}-*.parquet"))
+    files = (repo / layout.CONFIG_DIRS[fashion_mnist.NAME]).glob(f"{split}-*.parquet")
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in files)
 
 
 def run_benchmark(
@@ -596,11 +573,12 @@ def run_benchmark(
         unavailable={},
     )
     if setup.archive_dir is None:
-        setup.unavailable["gunzip_seconds"] = "no local copy of the archives (pass --data-dir)"
+        setup.unavailable["keras_floor_seconds"] = "no local copy of the archives (pass --data-dir)"
     figures: Figures = {}
     figures |= measured("build", lambda: bench_build(setup))
     figures |= measured("load", lambda: bench_load(setup))
-    figures |= measured("decode", lambda: bench_decode(setup, with_keras))
+    figures |= measured("arrays", lambda: bench_arrays(setup, with_keras))
+    figures |= measured("epochs", lambda: in_fresh_process(bench_epochs, setup))
     figures |= measured("stream", lambda: in_fresh_process(bench_stream, setup))
     figures |= measured("hub", lambda: bench_hub(setup))
     figures |= bench_bytes(setup)
@@ -612,14 +590,17 @@ def run_benchmark(
 
 def target_verdict(results: Mapping[str, Any], key: str) -> str:
     comparison, bound = TARGETS[key]
-    value = results[key]
+    value = results.get(key)
+    if value is None:
+        return f"{'≤' if comparison == '<=' else '≥'} {bound}: not measured"
     met = value <= bound if comparison == "<=" else value >= bound
     return f"{'≤' if comparison == '<=' else '≥'} {bound}: {'met' if met else '**missed**'}"
 
 
 def markdown(results: Mapping[str, Any]) -> str:
-    """The card's performance section: machine, the two tables, and how to read them."""
-    return "\n\n".join([_preamble(results), _steps_table(results), _stream_table(results), _background(results)])
+    """The card's performance section: machine, the comparison with the peers, the other steps, streaming rates."""
+    parts = [_preamble(results), _peers_table(results), _steps_table(results), _stream_table(results)]
+    return "\n\n".join([*parts, _background(results)])
 
 
 def _preamble(results: Mapping[str, Any]) -> str:
@@ -636,60 +617,118 @@ def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} s"
 
 
-def _steps_table(r: Mapping[str, Any]) -> str:
-    def row(step: str, measured: str, compared: str = "", ratio: str = "", target: str = "") -> str:
-        return f"| {step} | {measured} | {compared} | {ratio} | {target} |"
+def _ratio(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _peers_table(r: Mapping[str, Any]) -> str:
+    """This copy against Keras and torchvision, on the train split: what someone who wants tensors compares."""
+    keras = f"gunzip + `np.frombuffer` (Keras' `load_data()`): {_seconds(r['keras_floor_seconds'])}"
+    torchvision = f"torchvision-style `FashionMNIST` + `ToTensor()`: {_seconds(r['epoch_seconds_torchvision_2w'])}"
+    streamed_peer = f"the same loop, this run: {_seconds(r['stream_seconds_torchvision_2w'])}"
+    return "\n".join(
+        [
+            "Against the peers (train split, 60,000 examples; an epoch is shuffled 256-example batches of float "
+            "tensors `(256, 1, 28, 28)` in [0, 1], with 2 `DataLoader` workers):",
+            "",
+            "| what | the peer | this copy | ratio | target |",
+            "|---|---|---|---:|---|",
+            _row("train split as one uint8 array", keras,
+                 f"`pixels`, `load_dataset` (cached) + the card's recipe: {_seconds(r['array_seconds_pixels'])}",
+                 _ratio(r["array_ratio_pixels"]), target_verdict(r, "array_ratio_pixels")),
+            _row("an epoch, not streaming", torchvision,
+                 f"`pixels`, plain `DataLoader(ds.with_format(\"torch\"))`: "
+                 f"{_seconds(r['epoch_seconds_pixels_plain'])}",
+                 _ratio(r["epoch_ratio_pixels_plain"]), target_verdict(r, "epoch_ratio_pixels_plain")),
+            _row("", "the same",
+                 f"`pixels`, the card's in-memory recipe: {_seconds(r['epoch_seconds_pixels_card'])}",
+                 _ratio(r["epoch_ratio_pixels_card"]), ""),
+            _row("", "the same",
+                 f"`fashion_mnist`, plain `DataLoader(ds.with_format(\"torch\"))`: "
+                 f"{_seconds(r['epoch_seconds_image_plain'])}",
+                 _ratio(r["epoch_ratio_image_plain"]), target_verdict(r, "epoch_ratio_image_plain")),
+            _row("", "the same",
+                 f"`fashion_mnist`, the card's batch-decoding recipe: {_seconds(r['epoch_seconds_image_card'])}",
+                 _ratio(r["epoch_ratio_image_card"]), ""),
+            _row("an epoch, streaming (local files)", streamed_peer,
+                 f"`pixels`, the card's stream: {_seconds(r['stream_seconds_pixels_2w'])}",
+                 _ratio(r["stream_ratio_pixels"]), target_verdict(r, "stream_ratio_pixels")),
+            _row("", "the same",
+                 f"`fashion_mnist`, the card's stream: {_seconds(r['stream_seconds_image_2w'])}",
+                 _ratio(r["stream_ratio_image"]), target_verdict(r, "stream_ratio_image")),
+        ]
+    )  # fmt: skip
+
+
+def _steps_table(r: Mapping[str, Any]) -> str:
     floor = f"PIL PNG-encoding all images, 1 process: {_seconds(r['encode_floor_seconds'])}"
     pil = f"bare PIL decoding of the same PNGs: {_seconds(r['decode_floor_seconds'])}"
     return "\n".join(
         [
+            "The other steps:",
+            "",
             "| step | measured | compared with | ratio | target |",
             "|---|---:|---|---:|---|",
-            row("build: archives → verified shards + card, 1 process", _seconds(r["build_seconds_1proc"]), floor,
-                f"{r['build_ratio_1proc']:.2f}"),
-            row("build, 2 processes", _seconds(r["build_seconds_2proc"]), "the same", f"{r['build_ratio_2proc']:.2f}",
-                target_verdict(r, "build_ratio_2proc")),
-            row("`load_dataset` of a local copy, both splits, cold cache", _seconds(r["load_seconds_cold"])),
-            row("the same, warm cache", _seconds(r["load_seconds_warm"])),
-            row('`load_dataset("org/fashion_mnist")` from a local Hub (olah), nothing cached',
-                _seconds(r.get("hub_load_seconds_cold"))),
-            row("the same, warm cache", _seconds(r.get("hub_load_seconds_warm"))),
-            row("train split to a uint8 array as the usage section shows", _seconds(r["decode_seconds"]), pil,
-                f"{r['decode_ratio']:.2f}", target_verdict(r, "decode_ratio")),
-            row('the same with `.with_format("numpy")["image"][:]`', _seconds(r["decode_seconds_numpy_format"]),
-                "the same", f"{r['decode_ratio_numpy_format']:.2f}"),
-            row("gunzip + `np.frombuffer` of the train archives (torchvision, Keras)", _seconds(r["gunzip_seconds"])),
-            row("`keras.datasets.fashion_mnist.load_data()`, both splits", _seconds(r["keras_load_data_seconds"])),
-            row("Parquet bytes, both splits", f"{r['parquet_bytes']:,}", f"the .gz archives: {r['gz_bytes']:,}",
-                f"{r['bytes_ratio_vs_gz']:.2f}"),
-            row("", "", f"one file per split: {r['parquet_bytes_one_shard']:,}", f"{r['bytes_ratio_vs_one_shard']:.3f}",
-                target_verdict(r, "bytes_ratio_vs_one_shard")),
+            _row("build: archives → verified shards of both configs + card, 1 process",
+                 _seconds(r["build_seconds_1proc"]), floor, _ratio(r["build_ratio_1proc"]), ""),
+            _row("build, 2 processes", _seconds(r["build_seconds_2proc"]), "the same", _ratio(r["build_ratio_2proc"]),
+                 target_verdict(r, "build_ratio_2proc")),
+            _row("`load_dataset` of a local copy, both splits, cold cache", _seconds(r["load_seconds_cold"]),
+                 "", "", ""),
+            _row("the same, warm cache", _seconds(r["load_seconds_warm"]), "", "", ""),
+            _row('`load_dataset("org/fashion_mnist")` from a local Hub (olah), nothing cached',
+                 _seconds(r.get("hub_load_seconds_cold")), "", "", ""),
+            _row("the same, warm cache", _seconds(r.get("hub_load_seconds_warm")), "", "", ""),
+            _row("`fashion_mnist` train split to a uint8 array as the usage section shows",
+                 _seconds(r["decode_seconds"]), pil, _ratio(r["decode_ratio"]), target_verdict(r, "decode_ratio")),
+            _row('the same with `.with_format("numpy")["image"][:]`', _seconds(r["decode_seconds_numpy_format"]),
+                 "the same", _ratio(r["decode_ratio_numpy_format"]), ""),
+            _row("`keras.datasets.fashion_mnist.load_data()`, both splits", _seconds(r["keras_load_data_seconds"]),
+                 "", "", ""),
+            _row("Parquet bytes, `fashion_mnist`", f"{r['parquet_bytes']:,}", f"the .gz archives: {r['gz_bytes']:,}",
+                 _ratio(r["bytes_ratio_vs_gz"]), ""),
+            _row("", "", f"one file per split: {r['parquet_bytes_one_shard']:,}",
+                 _ratio(r["bytes_ratio_vs_one_shard"], 3), target_verdict(r, "bytes_ratio_vs_one_shard")),
+            _row("Parquet bytes, both configs", f"{r['parquet_bytes'] + r['parquet_bytes_pixels']:,}",
+                 f"`fashion_mnist` alone: {r['parquet_bytes']:,}", _ratio(r["bytes_ratio_two_configs"]),
+                 target_verdict(r, "bytes_ratio_two_configs")),
         ]
     )  # fmt: skip
 
 
 def _stream_table(r: Mapping[str, Any]) -> str:
     names = {
-        "sharded": f"this copy (train in {fashion_mnist.NUM_SHARDS['train']} files)",
-        "one_shard": "one file per split (the older layout)",
+        "pixels": f"`pixels` (train in {fashion_mnist.NUM_SHARDS['train']} files)",
+        "image": f"`fashion_mnist` (train in {fashion_mnist.NUM_SHARDS['train']} files)",
+        "one_shard": "`fashion_mnist`, one file per split (the older layout)",
     }
     lines = [
-        f"Streaming the train split into a torch `DataLoader` as the usage section shows (batches of "
-        f"{STREAM_BATCH_SIZE} decoded to tensors in the workers), examples per second:",
+        "Streaming the train split from local files into a torch `DataLoader` as the usage section shows, "
+        "examples per second:",
         "",
-        "| layout | " + " | ".join(_workers(n) for n in WORKER_COUNTS) + " | 2 workers / 1 | target |",
+        "| stream | " + " | ".join(_workers(n) for n in WORKER_COUNTS) + " | 2 workers / 1 | target |",
         "|---|" + "---:|" * (len(WORKER_COUNTS) + 1) + "---|",
     ]
-    for layout_name, scaling_key in (("sharded", "stream_scaling_2w"), ("one_shard", "stream_scaling_2w_one_shard")):
-        rates = " | ".join(f"{r[f'stream_rate_{layout_name}_{n}w']:,.0f}" for n in WORKER_COUNTS)
-        target = target_verdict(r, scaling_key) if scaling_key in TARGETS else ""
-        lines.append(f"| {names[layout_name]} | {rates} | {r[scaling_key]:.2f} | {target} |")
-    if "hub_stream_rate_1w" in r:
-        rates = " | ".join(
-            f"{r[f'hub_stream_rate_{n}w']:,.0f}" if n in HUB_WORKER_COUNTS else "" for n in WORKER_COUNTS
-        )
-        lines.append(f"| this copy over HTTP from a local Hub (olah) | {rates} | {r['hub_stream_scaling_2w']:.2f} | |")
+    scaling = {
+        "pixels": "stream_scaling_2w_pixels",
+        "image": "stream_scaling_2w",
+        "one_shard": "stream_scaling_2w_one_shard",
+    }
+    for name, key in scaling.items():
+        rates = " | ".join(f"{r[f'stream_rate_{name}_{n}w']:,.0f}" for n in WORKER_COUNTS)
+        target = target_verdict(r, key) if key in TARGETS else ""
+        lines.append(f"| {names[name]} | {rates} | {r[key]:.2f} | {target} |")
+    for name in ("image", "pixels"):
+        if f"hub_stream_rate_{name}_1w" in r:
+            rates = " | ".join(
+                f"{r[f'hub_stream_rate_{name}_{n}w']:,.0f}" if n in HUB_WORKER_COUNTS else "" for n in WORKER_COUNTS
+            )
+            scaling_2w = r[f"hub_stream_rate_{name}_2w"] / r[f"hub_stream_rate_{name}_1w"]
+            lines.append(f"| {names[name]} over HTTP from a local Hub (olah) | {rates} | {scaling_2w:.2f} | |")
     return "\n".join(lines)
 
 
@@ -698,7 +737,7 @@ def _workers(count: int) -> str:
 
 
 def _background(r: Mapping[str, Any]) -> str:
-    sections = ("build", "load", "decode", "stream", "hub")
+    sections = ("build", "load", "arrays", "epochs", "stream", "hub")
     loads = [(name, r.get(f"background_cores_{name}")) for name in sections]
     if any(value is None for _, value in loads):
         return "Other processes' load was not measured (no /proc/stat)."

@@ -9,14 +9,7 @@ import pytest
 
 from scripts import benchmark
 
-REQUIRED_KEYS = (
-    "build_ratio_1proc",
-    "build_ratio_2proc",
-    "decode_ratio",
-    "stream_scaling_2w",
-    "stream_scaling_2w_one_shard",
-    "bytes_ratio_vs_one_shard",
-)
+REQUIRED_KEYS = (*benchmark.TARGETS, "build_ratio_1proc", "stream_scaling_2w_one_shard", "epoch_ratio_pixels_card")
 CARD = """\
 # Fashion-MNIST
 
@@ -49,10 +42,11 @@ def test_every_figure_survives_json(results: dict) -> None:
     figures = json.loads(json.dumps(results))
     numbers = {key: value for key, value in figures.items() if key.endswith(("_seconds", "_bytes")) or "rate" in key}
     assert numbers and all(value is None or value > 0 for value in numbers.values())
-    assert figures["gunzip_seconds"] > 0  # the synthetic archives are local, so the raw path was timed
+    assert figures["keras_floor_seconds"] > 0  # the synthetic archives are local, so the peer's path was timed
     assert figures["machine"]["python"] and figures["repeat"] == 1
     assert "hub" not in figures["unavailable"], figures["unavailable"]
-    assert figures["hub_load_seconds_cold"] > 0 and figures["hub_stream_rate_2w"] > 0  # over the local Hub
+    assert figures["hub_load_seconds_cold"] > 0  # over the local Hub
+    assert figures["hub_stream_rate_image_2w"] > 0 and figures["hub_stream_rate_pixels_2w"] > 0
 
 
 def test_table_is_written_into_the_performance_block(results: dict, tmp_path: pathlib.Path) -> None:
@@ -62,5 +56,7 @@ def test_table_is_written_into_the_performance_block(results: dict, tmp_path: pa
     text = readme.read_text(encoding="utf-8")
     assert "Run the benchmark" not in text
     assert "the ratios are what to compare" in text
-    assert "| this copy (train in 8 files) |" in text
+    assert "| `pixels` (train in 8 files) |" in text and "Against the peers" in text
+    for key in benchmark.TARGETS:  # every target has a verdict in the card
+        assert benchmark.target_verdict(results, key) in text
     assert text.startswith("# Fashion-MNIST") and text.rstrip().endswith("<!-- END GENERATED: performance -->")

@@ -6,11 +6,12 @@ import http.client
 import pathlib
 import urllib.parse
 
+import fashion_mnist
 from scripts import layout
 from tests.conftest import HUB_REPO
 from tests.local_hub import LocalHub
 
-SHARD = layout.shard_path("test", 0, 2)
+SHARD = layout.shard_path(fashion_mnist.NAME, "test", 0, 2)
 
 
 def request(url: str, method: str = "GET", **headers: str) -> tuple[int, http.client.HTTPMessage, bytes]:

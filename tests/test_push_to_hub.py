@@ -93,7 +93,7 @@ def loads_as(repo_id: str, arrays: dict[str, np.ndarray], cache: pathlib.Path, r
     loaded = datasets.load_dataset(repo_id, revision=revision, cache_dir=str(cache))
     assert sorted(loaded) == ["test", "train"]
     for split, dataset in loaded.items():
-        assert dataset.features == fashion_mnist.FEATURES
+        assert dataset.features == fashion_mnist.FEATURES[fashion_mnist.NAME]
         images, labels = (
             arrays[archive.filename]
             for kind in ("images", "labels")
@@ -131,18 +131,24 @@ def test_upload_set_is_what_the_cards_configs_name_and_never_code(synthetic_repo
         (repo / stray).write_text("not for the Hub\n", encoding="utf-8")
     (repo / "data" / "extra").mkdir()
     (repo / "data" / "extra" / "x.parquet").write_bytes(b"PAR1")  # no config names it
-    # A second config with its own shard directory needs no change in the push.
+    # A further config with its own shard directory needs no change in the push.
     card = (repo / layout.CARD).read_text(encoding="utf-8")
-    pixels = "- config_name: pixels\n  data_files:\n  - split: train\n    path: pixels/train-*\n"
-    (repo / layout.CARD).write_text(card.replace("configs:\n", f"configs:\n{pixels}", 1), encoding="utf-8")
-    (repo / "pixels").mkdir()
-    (repo / "pixels" / "train-00000-of-00001.parquet").write_bytes(b"PAR1")
+    other = "- config_name: other\n  data_files:\n  - split: train\n    path: other/train-*\n"
+    (repo / layout.CARD).write_text(card.replace("configs:\n", f"configs:\n{other}", 1), encoding="utf-8")
+    (repo / "other").mkdir()
+    (repo / "other" / "train-00000-of-00001.parquet").write_bytes(b"PAR1")
 
     selected = push_to_hub.upload_set(repo)
 
-    shards = [f"data/test-0000{i}-of-00002.parquet" for i in range(2)]
-    shards += [f"data/train-0000{i}-of-00008.parquet" for i in range(8)]
-    expected = ["README.md", "data/preview.png", *shards, "dataset_infos.json", "pixels/train-00000-of-00001.parquet"]
+    shards = [
+        layout.shard_path(config, split, index, count)
+        for config in fashion_mnist.FEATURES
+        for split, count in (("test", 2), ("train", 8))
+        for index in range(count)
+    ]
+    expected = sorted(
+        ["README.md", "data/preview.png", *shards, "dataset_infos.json", "other/train-00000-of-00001.parquet"]
+    )
     assert list(selected) == expected
     assert all(selected[path] == repo / path for path in selected)
 
@@ -167,7 +173,8 @@ def test_cli_round_trip_of_the_real_build(
     dry = run_cli(repo_id, "--repo-dir", str(real_repo), "--dry-run", "--token-file", "-", stdin=f"{TOKEN}\n")
     assert dry.returncode == 0, dry.stderr
     assert f"Repo not found: datasets/{repo_id} does not exist at {endpoint}" in dry.stdout
-    assert f"datasets/{repo_id}@main at {endpoint}: 13 to upload, 0 to delete, 0 unchanged" in dry.stdout
+    uploads = 3 + len(fashion_mnist.FEATURES) * sum(fashion_mnist.NUM_SHARDS.values())  # card, infos, preview, shards
+    assert f"datasets/{repo_id}@main at {endpoint}: {uploads} to upload, 0 to delete, 0 unchanged" in dry.stdout
     reads = hub.received[start:]
     assert reads and not any(request.route for request in reads)
     api_reads = [request for request in reads if request.path.startswith("/api/")]  # not the reachability probe
@@ -395,11 +402,12 @@ def _link_preview_to_a_secret(repo: pathlib.Path, tmp_path: pathlib.Path) -> str
 
 def _link_a_shard_to_its_own_copy_outside(repo: pathlib.Path, tmp_path: pathlib.Path) -> str:
     """The same bytes, so verification passes: only the link check can refuse it."""
-    shard = repo / layout.shard_path("train", 3, 8)
+    relative = layout.shard_path(fashion_mnist.NAME, "train", 3, 8)
+    shard = repo / relative
     outside = _secret(tmp_path).with_name(shard.name)
     shutil.move(shard, outside)
     shard.symlink_to(outside)
-    return f"{layout.shard_path('train', 3, 8)}: {layout.shard_path('train', 3, 8)} is a symbolic link"
+    return f"{relative}: {relative} is a symbolic link"
 
 
 def _link_the_data_directory(repo: pathlib.Path, tmp_path: pathlib.Path) -> str:

@@ -92,7 +92,7 @@ def test_load_dataset_gives_both_splits_with_the_builders_features(
 
     assert {split: len(loaded[split]) for split in loaded} == SPLIT_SIZES
     for split, dataset in loaded.items():
-        assert dataset.features == fashion_mnist.FEATURES
+        assert dataset.features == fashion_mnist.FEATURES[fashion_mnist.NAME]
         assert dataset.features["label"].names == list(fashion_mnist.LABEL_NAMES)
         assert_same_pixels(dataset, split, *archive_arrays[split])
 
@@ -108,6 +108,39 @@ def test_load_dataset_named_config_test_split_is_the_archive(
     everything = test.with_format("numpy")[:]
     np.testing.assert_array_equal(everything["image"], images)  # all 10,000, decoded from the Hub's PNGs
     np.testing.assert_array_equal(everything["label"], labels)
+
+
+def test_load_dataset_pixels_config_is_the_archive_as_uint8(
+    hub_endpoint: str, tmp_path: pathlib.Path, archive_arrays: dict
+) -> None:
+    """The decode-free config: every split, every pixel and label, as the card's full-array recipe reads them."""
+    loaded = datasets.load_dataset(HUB_REPO, fashion_mnist.PIXELS, cache_dir=str(tmp_path))
+
+    assert {split: len(loaded[split]) for split in loaded} == SPLIT_SIZES
+    for split, dataset in loaded.items():
+        assert dataset.features == fashion_mnist.FEATURES[fashion_mnist.PIXELS]
+        images, labels = archive_arrays[split]
+        everything = dataset.with_format("numpy", dtype=np.uint8)[:]
+        assert everything["pixels"].dtype == np.uint8
+        np.testing.assert_array_equal(everything["pixels"].reshape(images.shape), images)
+        np.testing.assert_array_equal(everything["label"], labels)
+
+
+def test_streaming_pixels_in_batches_into_two_workers_gives_every_example_once(
+    hub_endpoint: str, expected_test_examples: collections.Counter, datasets_log: pathlib.Path
+) -> None:
+    """The card's streaming recipe for the pixels config: shuffled, batched in Arrow, two workers, each file once."""
+    stream = datasets.load_dataset(HUB_REPO, fashion_mnist.PIXELS, split="test", streaming=True)
+    stream = stream.shuffle(seed=0, buffer_size=1_000, max_buffer_input_shards=1).with_format("numpy").batch(256)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)
+
+    seen = collections.Counter()
+    for batch in loader:
+        pixels = batch["pixels"].numpy().astype(np.uint8).reshape(-1, *fashion_mnist.IMAGE_SHAPE)
+        seen.update(zip(batch["label"].tolist(), map(pixel_digest, pixels), strict=True))
+
+    assert seen == expected_test_examples
+    assert TOO_MANY_WORKERS not in datasets_log.read_text()
 
 
 # --- Streaming --------------------------------------------------------------------------
@@ -228,8 +261,9 @@ def test_hf_file_system_lists_the_shards(hub_endpoint: str, real_repo: pathlib.P
     listed = HfFileSystem().ls(root + layout.DATA_DIR, detail=False)
 
     expected = [path for path in push_to_hub.upload_set(real_repo) if path.startswith(layout.DATA_DIR + "/")]
-    assert sorted(listed) == [root + path for path in expected]
+    children = {"/".join(path.split("/")[:2]) for path in expected}  # files, and the pixels config's directory
+    assert sorted(listed) == sorted(root + path for path in children)
     shards = [path for path in expected if path.endswith(".parquet")]
-    assert len(shards) == sum(fashion_mnist.NUM_SHARDS.values())
+    assert len(shards) == len(fashion_mnist.FEATURES) * sum(fashion_mnist.NUM_SHARDS.values())
     with HfFileSystem().open(root + shards[0], "rb") as shard:
         assert shard.read(4) == b"PAR1"
