@@ -159,20 +159,38 @@ def _fields(facts: CardFacts) -> str:
 
 
 def _usage(facts: CardFacts) -> str:
-    repo = facts.repo_id
+    repo, files = facts.repo_id, facts.shard_counts.get("train", 0)
+    image, pixels = fashion_mnist.NAME, fashion_mnist.PIXELS
     return f"""\
+Two configs hold the same 70,000 examples in the same order:
+
+- `{image}` (the default, shown by the dataset viewer): each image a PNG, decoded to a
+  `PIL.Image`. Pick it for PIL-based transforms and image processors.
+- `{pixels}`: each image as its 784 raw uint8 pixels (28 rows of 28), no decoding at all. Pick it
+  whenever you want arrays or tensors: it is the fastest way to Fashion-MNIST, faster than
+  Keras' `load_data()` and torchvision's `FashionMNIST` (see Performance below).
+
 ```python
 from datasets import load_dataset
 
-dataset = load_dataset("{repo}")  # DatasetDict: train, test
-test = load_dataset("{repo}", split="test")
-names = test.features["label"].names  # ['T-shirt/top', 'Trouser', ...]
+dataset = load_dataset("{repo}")  # DatasetDict: train, test; images as PIL
+pixels = load_dataset("{repo}", "{pixels}", split="test")  # the same test split, raw pixels
+names = pixels.features["label"].names  # ['T-shirt/top', 'Trouser', ...]
 ```
 
-All training images as one `(60000, 28, 28)` uint8 array and the labels as `(60000,)` int64:
-read the PNG bytes undecoded and decode them in one loop. This is as fast as decoding with
-PIL gets; `train.with_format("numpy")["image"][:]` gives the same array but goes through a
-`PIL.Image` per row and takes about 1.6 times as long.
+**The whole split as arrays**, as Keras' `load_data()` gives them. Pass `dtype`: the numpy
+and torch formats widen integer columns to int64 otherwise (8 times the memory).
+
+```python
+import numpy as np
+from datasets import load_dataset
+
+train = load_dataset("{repo}", "{pixels}", split="train").with_format("numpy", dtype=np.uint8)[:]
+x_train, y_train = train["pixels"].reshape(-1, 28, 28), train["label"]  # (60000, 28, 28) and (60000,) uint8
+```
+
+From the default config, read the PNG bytes undecoded and decode them in one loop (as fast
+as decoding with PIL gets; `with_format("numpy")["image"][:]` takes about 1.5 times as long):
 
 ```python
 import io
@@ -185,11 +203,23 @@ images = np.stack([np.asarray(PILImage.open(io.BytesIO(image["bytes"]))) for ima
 labels = np.asarray(train["label"])
 ```
 
-Streaming, into a PyTorch `DataLoader` with several workers (each worker reads whole
-shards: the train split has {facts.shard_counts.get("train", 0)} files, so up to that many workers share it). Decode a
-whole batch in one `map` call so the workers do all the work and the main process only
-receives tensors; `max_buffer_input_shards=1` keeps `shuffle` from pausing 5 s at the
-end of every epoch (`datasets` 5.2):
+**Training with PyTorch.** The train split's pixels are 47 MB: hold them as two tensors
+and index a shuffled batch at a time. `DataLoader(ds.with_format("torch"), shuffle=True)`
+works too, but `datasets` then gathers and converts each example on its own, several times
+slower.
+
+```python
+import torch
+from datasets import load_dataset
+
+train = load_dataset("{repo}", "{pixels}", split="train").with_format("torch", dtype=torch.uint8)[:]
+images, labels = train["pixels"].view(-1, 1, 28, 28), train["label"].long()
+for epoch in range(2):
+    for batch in torch.randperm(len(labels)).split(256):
+        x, y = images[batch].float() / 255, labels[batch]  # (256, 1, 28, 28) in [0, 1], (256,)
+```
+
+With PIL images, let the `DataLoader` workers decode a whole batch in one transform:
 
 ```python
 import io
@@ -199,27 +229,70 @@ from datasets import Image, load_dataset
 
 def to_tensors(batch):
     pixels = np.stack([np.asarray(PILImage.open(io.BytesIO(image["bytes"]))) for image in batch["image"]])
+    pixel_values = torch.from_numpy(pixels).unsqueeze(1).float() / 255
+    return {{"pixel_values": pixel_values, "labels": torch.tensor(batch["label"])}}
+
+train = load_dataset("{repo}", split="train").cast_column("image", Image(decode=False)).with_transform(to_tensors)
+loader = torch.utils.data.DataLoader(train, batch_size=256, shuffle=True, num_workers=2)
+for batch in loader:
+    x, y = batch["pixel_values"], batch["labels"]
+```
+
+**Streaming**, into a `DataLoader` with several workers: each worker reads whole files (the
+train split has {files}, so up to {files} workers share it). Let the workers build whole batches
+so the main process only receives tensors; `max_buffer_input_shards=1` keeps `shuffle` from
+pausing 5 s at the end of every epoch (`datasets` 5.2). For `{pixels}`, set the format before
+`.batch`: `datasets` then batches Arrow tables instead of Python lists of 784 ints per
+example, which is 50-100 times slower.
+
+```python
+import torch
+from datasets import load_dataset
+
+stream = load_dataset("{repo}", "{pixels}", split="train", streaming=True)
+stream = stream.shuffle(seed=0, buffer_size=10_000, max_buffer_input_shards=1)
+stream = stream.with_format("numpy").batch(256)
+loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)  # batches of 256 come ready-made
+for batch in loader:
+    x, y = batch["pixels"].view(-1, 1, 28, 28).float() / 255, batch["label"]
+```
+
+```python
+import io
+import numpy as np, torch
+from PIL import Image as PILImage
+from datasets import Image, load_dataset
+
+def to_arrays(batch):
+    pixels = np.stack([np.asarray(PILImage.open(io.BytesIO(image["bytes"]))) for image in batch["image"]])
     return {{"pixel_values": pixels[:, None].astype(np.float32) / 255.0, "labels": np.asarray(batch["label"])}}
 
 stream = load_dataset("{repo}", split="train", streaming=True).cast_column("image", Image(decode=False))
 stream = stream.shuffle(seed=0, buffer_size=10_000, max_buffer_input_shards=1)
-stream = stream.batch(256).map(to_tensors, remove_columns=["image", "label"]).with_format("torch")
-loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)  # batches of 256 come ready-made
+stream = stream.batch(256).map(to_arrays, remove_columns=["image", "label"]).with_format("torch")
+loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)
+for batch in loader:
+    x, y = batch["pixel_values"], batch["labels"]
 ```
 
-With the `transformers` `Trainer`, a stream has no length: give `max_steps`; the Trainer
-makes its own batches, so give it the stream without `.batch(256)`, mapping `to_tensors`
-with `batched=True` (see `examples/train_trainer.py` in the source repository for a complete run).
+With the `transformers` `Trainer`, a stream has no length: give `max_steps`. The Trainer
+makes its own batches, so give it the stream without `.batch(256)`, with a batched `map`
+to model inputs; `examples/train_trainer.py` in the source repository is a complete run,
+`--config {pixels}` for the decode-free config.
 
 Several nodes: split the stream before shuffling and batching. When `world_size` divides
-the number of files ({facts.shard_counts.get("train", 0)} for train), each rank reads whole files of its own;
-otherwise every rank reads every file and keeps one example in `world_size`.
+the number of files ({files} for train), each rank reads whole files of its own; otherwise
+every rank reads every file and keeps one example in `world_size`.
 
 ```python
+import os
+from datasets import load_dataset
 from datasets.distributed import split_dataset_by_node
-stream = load_dataset("{repo}", split="train", streaming=True)
-stream = split_dataset_by_node(stream, rank=rank, world_size=world_size)  # then cast, shuffle, batch, map as above
-``````"""
+
+rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+stream = load_dataset("{repo}", "{pixels}", split="train", streaming=True)
+stream = split_dataset_by_node(stream, rank=rank, world_size=world_size)  # then shuffle and batch as above
+```"""
 
 
 def _tools(facts: CardFacts) -> str:

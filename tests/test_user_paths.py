@@ -226,13 +226,15 @@ def load_example(name: str) -> object:
     return module
 
 
-def test_trainer_example_learns_from_the_stream(hub_endpoint: str, tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize("config", list(fashion_mnist.FEATURES))
+def test_trainer_example_learns_from_the_stream(hub_endpoint: str, tmp_path: pathlib.Path, config: str) -> None:
     example = load_example("train_trainer")
     started = time.perf_counter()
 
-    metrics = example.main(["--repo-id", HUB_REPO, "--max-steps", str(TRAIN_STEPS), "--output-dir", str(tmp_path)])
+    arguments = ["--repo-id", HUB_REPO, "--config", config, "--max-steps", str(TRAIN_STEPS)]
+    metrics = example.main([*arguments, "--output-dir", str(tmp_path)])
 
-    print(f"Trainer example: {time.perf_counter() - started:.1f} s in all, {metrics}")
+    print(f"Trainer example ({config}): {time.perf_counter() - started:.1f} s in all, {metrics}")
     assert metrics["steps"] == TRAIN_STEPS
     assert metrics["test_examples"] == SPLIT_SIZES["test"]
     assert metrics["test_accuracy"] > 0.70
