@@ -411,9 +411,9 @@ def bench_stream(setup: Setup) -> Figures:
     )
     n = len(labels)
     streams = {
-        "pixels": lambda: recipes.pixels_stream(setup.repo),
-        "image": lambda: recipes.png_stream(setup.repo),
-        "one_shard": lambda: recipes.png_stream(setup.one_shard),
+        "pixels": functools.partial(recipes.pixels_stream_batches, setup.repo),
+        "image": functools.partial(recipes.png_stream_batches, setup.repo),
+        "one_shard": functools.partial(recipes.png_stream_batches, setup.one_shard),
     }
     runs = {"torchvision_2w": lambda: epoch_seconds(peers.torchvision_style_batches(arrays, labels, 2), n)}
     for name, stream in streams.items():
@@ -431,8 +431,8 @@ def bench_stream(setup: Setup) -> Figures:
     return figures
 
 
-def _stream_epoch(make_stream: Callable[[], datasets.IterableDataset], workers: int, num_examples: int) -> float:
-    return epoch_seconds(recipes.streamed_batches(make_stream(), workers), num_examples)
+def _stream_epoch(batches: Callable[[int], recipes.Batches], workers: int, num_examples: int) -> float:
+    return epoch_seconds(batches(workers), num_examples)
 
 
 def write_one_shard_copy(repo: pathlib.Path, target: pathlib.Path, cache_dir: pathlib.Path) -> pathlib.Path:
@@ -500,7 +500,10 @@ def bench_hub(setup: Setup) -> Figures:
 def bench_hub_stream(setup: Setup) -> Figures:
     """Examples per second streamed over HTTP from the local Hub (HF_ENDPOINT is inherited) with 1 and 2 workers."""
     n = num_rows(setup.repo, "train")
-    streams = {"image": lambda: recipes.png_stream(HUB_REPO_ID), "pixels": lambda: recipes.pixels_stream(HUB_REPO_ID)}
+    streams = {
+        "image": functools.partial(recipes.png_stream_batches, HUB_REPO_ID),
+        "pixels": functools.partial(recipes.pixels_stream_batches, HUB_REPO_ID),
+    }
     runs = {
         f"{name}_{workers}w": functools.partial(_stream_epoch, stream, workers, n)
         for name, stream in streams.items()

@@ -241,20 +241,25 @@ for batch in loader:
 **Streaming**, into a `DataLoader` with several workers: each worker reads whole files (the
 train split has {files}, so up to {files} workers share it). Let the workers build whole batches
 so the main process only receives tensors; `max_buffer_input_shards=1` keeps `shuffle` from
-pausing 5 s at the end of every epoch (`datasets` 5.2). For `{pixels}`, set the format before
-`.batch`: `datasets` then batches Arrow tables instead of Python lists of 784 ints per
-example, which is 50-100 times slower.
+pausing 5 s at the end of every epoch (`datasets` 5.2). For `{pixels}`, keep each batch an
+Arrow table (`with_format("arrow")` before `.batch`) and make tensors of it in the `collate_fn`,
+which runs in the workers: any other format converts each of the 256 examples on its own.
 
 ```python
-import torch
+import numpy as np, torch
 from datasets import load_dataset
+
+def to_tensors(table):  # a pyarrow.Table whose one row holds a batch of 256 examples
+    pixels = table["pixels"][0].values.flatten().to_numpy().reshape(-1, 1, 28, 28)
+    labels = table["label"][0].values.to_numpy()
+    return torch.from_numpy(pixels.astype(np.float32) / 255), torch.from_numpy(labels.astype(np.int64))
 
 stream = load_dataset("{repo}", "{pixels}", split="train", streaming=True)
 stream = stream.shuffle(seed=0, buffer_size=10_000, max_buffer_input_shards=1)
-stream = stream.with_format("numpy").batch(256)
-loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)  # batches of 256 come ready-made
-for batch in loader:
-    x, y = batch["pixels"].view(-1, 1, 28, 28).float() / 255, batch["label"]
+stream = stream.with_format("arrow").batch(256)
+loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2, collate_fn=to_tensors)
+for x, y in loader:
+    pass  # x: (256, 1, 28, 28) float32 in [0, 1], y: (256,) int64
 ```
 
 ```python

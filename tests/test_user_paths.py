@@ -26,7 +26,7 @@ import torch
 from huggingface_hub import HfFileSystem, snapshot_download
 
 import fashion_mnist
-from scripts import layout, push_to_hub
+from scripts import bench_recipes, layout, push_to_hub
 from tests.conftest import HUB_REPO
 from tests.local_hub import free_port
 from tests.stream_rank import pixel_digest
@@ -131,13 +131,16 @@ def test_streaming_pixels_in_batches_into_two_workers_gives_every_example_once(
 ) -> None:
     """The card's streaming recipe for the pixels config: shuffled, batched in Arrow, two workers, each file once."""
     stream = datasets.load_dataset(HUB_REPO, fashion_mnist.PIXELS, split="test", streaming=True)
-    stream = stream.shuffle(seed=0, buffer_size=1_000, max_buffer_input_shards=1).with_format("numpy").batch(256)
-    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)
+    stream = stream.shuffle(seed=0, buffer_size=1_000, max_buffer_input_shards=1).with_format("arrow").batch(256)
+    loader = torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=2, collate_fn=bench_recipes.arrow_batch_to_tensors
+    )
 
     seen = collections.Counter()
-    for batch in loader:
-        pixels = batch["pixels"].numpy().astype(np.uint8).reshape(-1, *fashion_mnist.IMAGE_SHAPE)
-        seen.update(zip(batch["label"].tolist(), map(pixel_digest, pixels), strict=True))
+    for x, y in loader:
+        assert x.dtype == torch.float32 and x.shape[1:] == (1, *fashion_mnist.IMAGE_SHAPE)
+        pixels = (x.numpy() * 255).round().astype(np.uint8).reshape(-1, *fashion_mnist.IMAGE_SHAPE)
+        seen.update(zip(y.tolist(), map(pixel_digest, pixels), strict=True))
 
     assert seen == expected_test_examples
     assert TOO_MANY_WORKERS not in datasets_log.read_text()
