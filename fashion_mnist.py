@@ -609,8 +609,8 @@ def _too_large(where: str, found: str, limit: int) -> str:
     )
 
 
-class _TimedHTTPConnection(http.client.HTTPConnection):
-    """Connects within `timeout`, then waits at most `read_timeout` for each read."""
+class _ReadTimeout:
+    """Connects within `timeout` (for TLS, the handshake included), then waits at most `read_timeout` each read."""
 
     def __init__(self, *args: object, read_timeout: float, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -621,16 +621,12 @@ class _TimedHTTPConnection(http.client.HTTPConnection):
         self.sock.settimeout(self.read_timeout)
 
 
-class _TimedHTTPSConnection(http.client.HTTPSConnection):
-    """`_TimedHTTPConnection` over TLS: the handshake counts as connecting."""
+class _TimedHTTPConnection(_ReadTimeout, http.client.HTTPConnection):
+    pass
 
-    def __init__(self, *args: object, read_timeout: float, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.read_timeout = read_timeout
 
-    def connect(self) -> None:
-        super().connect()
-        self.sock.settimeout(self.read_timeout)
+class _TimedHTTPSConnection(_ReadTimeout, http.client.HTTPSConnection):
+    pass
 
 
 class _TimedHTTPHandler(urllib.request.HTTPHandler):
