@@ -11,12 +11,11 @@ import dataclasses
 import re
 
 import datasets
-from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import fashion_mnist
-from scripts import layout, portable
+from scripts import layout
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 
@@ -47,9 +46,14 @@ def size_category(num_examples: int) -> str:
 
 
 def card_data(facts: CardFacts) -> DatasetCardData:
-    """The card's YAML: Hub metadata, `dataset_info` and the `configs` that map splits to shards.
+    """The card's YAML: Hub metadata and the `configs` that map splits to shards; no `dataset_info`.
 
-    The default config comes first in both lists: the dataset viewer opens it.
+    The default config comes first: the dataset viewer opens it. The per-config metadata
+    (features, splits, sizes, and the description, citation, homepage, license and
+    supervised keys) lives in `dataset_infos.json` alone, one entry per config named as
+    here. A YAML `dataset_info` would replace the matching JSON entry whole on every
+    datasets version from 2.x to 5.x, and it cannot hold the description and the rest:
+    that is how they used to be lost. The features stay in each shard's schema too.
     """
     info = facts.info
     data = DatasetCardData(
@@ -65,9 +69,6 @@ def card_data(facts: CardFacts) -> DatasetCardData:
         task_ids=["multi-class-image-classification"],
         paperswithcode_id="fashion-mnist",
     )
-    DatasetInfosDict(facts.infos).to_dataset_card_data(data)
-    for entry in data["dataset_info"]:
-        entry["features"] = portable.features_yaml(facts.infos[entry["config_name"]].features)
     configs = {
         name: {
             "data_files": [{"split": split, "path": layout.split_glob(name, split)} for split in config_info.splits],
