@@ -226,15 +226,61 @@ stream = split_dataset_by_node(stream, rank=rank, world_size=world_size)  # then
 def _tools(facts: CardFacts) -> str:
     repo = facts.repo_id
     test_shard = layout.shard_path(fashion_mnist.NAME, "test", 0, facts.shard_counts.get("test", 1))
+    pixels_train = f"datasets/{repo}/{layout.split_glob(fashion_mnist.PIXELS, 'train')}.parquet"
+    image_test = f"datasets/{repo}/{layout.split_glob(fashion_mnist.NAME, 'test')}.parquet"
     return f"""\
 The files are plain Parquet: in the default config `image` is a struct of PNG `bytes` and
-`path`; in `pixels` it is a fixed-size list of 784 uint8.
+`path`; in `pixels` it is a fixed-size list of 784 uint8 (`reshape(28, 28)` gives the
+image). Each block below runs as shown. The ones reading through `huggingface_hub`
+(`hf://` paths, `HfFileSystem`) honour `HF_TOKEN` and `HF_ENDPOINT` as `datasets` does.
+
+pandas (with `huggingface_hub` installed, `hf://` paths just work):
 
 ```python
-import pandas as pd, polars as pl, duckdb
-df = pd.read_parquet("hf://datasets/{repo}/{test_shard}")
-lf = pl.scan_parquet("hf://datasets/{repo}/data/train-*.parquet")
-duckdb.sql("SELECT label, count(*) FROM 'hf://datasets/{repo}/data/*.parquet' GROUP BY label")
+import pandas as pd
+df = pd.read_parquet("hf://datasets/{repo}/{test_shard}")  # the first 5,000 test examples
+```
+
+polars and DuckDB: both have `hf://` paths of their own, but they reach only the public
+Hub (no `HF_ENDPOINT`), and DuckDB downloads its `httpfs` extension on first use. Through
+`huggingface_hub`'s file system and a `pyarrow` dataset they need neither:
+
+```python
+import polars as pl, pyarrow.dataset as pads
+from huggingface_hub import HfFileSystem
+fs = HfFileSystem()
+train = pads.dataset(fs.glob("{pixels_train}"), filesystem=fs)
+counts = pl.scan_pyarrow_dataset(train).group_by("label").len().collect()  # 6,000 per label
+```
+
+```python
+import duckdb, pyarrow.dataset as pads
+from huggingface_hub import HfFileSystem
+fs = HfFileSystem()
+test = pads.dataset(fs.glob("{image_test}"), filesystem=fs)
+counts = duckdb.sql("SELECT label, count(*) AS n FROM test GROUP BY label ORDER BY label").fetchall()
+```
+
+Dask (`pip install "dask[dataframe,distributed]" huggingface_hub`) reads `hf://` paths on
+every worker:
+
+```python
+import dask.dataframe as dd
+from dask.distributed import Client, LocalCluster
+client = Client(LocalCluster(n_workers=2, threads_per_worker=1))
+train = dd.read_parquet("hf://{pixels_train}")
+counts = train["label"].value_counts().compute()  # 6,000 per label
+```
+
+Spark (`pip install pyspark pyspark-huggingface`, Java 17 or later; `config` picks the
+config, `split` the split, `train` by default):
+
+```python
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master("local[2]").getOrCreate()
+reader = spark.read.format("huggingface").option("config", "{fashion_mnist.PIXELS}")
+test = reader.option("split", "test").load("{repo}")
+counts = test.groupBy("label").count().collect()  # 1,000 per label
 ```"""
 
 
