@@ -217,6 +217,7 @@ the number of files ({facts.shard_counts.get("train", 0)} for train), each rank 
 otherwise every rank reads every file and keeps one example in `world_size`.
 
 ```python
+from datasets import load_dataset
 from datasets.distributed import split_dataset_by_node
 stream = load_dataset("{repo}", split="train", streaming=True)
 stream = split_dataset_by_node(stream, rank=rank, world_size=world_size)  # then cast, shuffle, batch, map as above
@@ -272,14 +273,14 @@ train = dd.read_parquet("hf://{pixels_train}")
 counts = train["label"].value_counts().compute()  # 6,000 per label
 ```
 
-Spark (`pip install pyspark pyspark-huggingface`, Java 17 or later; `config` picks the
-config, `split` the split, `train` by default):
+Spark (`pip install pyspark pyspark-huggingface`, Java 17 or later; `split` picks the
+split, `train` by default, and `config` a config). Spark has no unsigned integers, so it
+cannot read the `pixels` config (uint8); read the default one:
 
 ```python
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.master("local[2]").getOrCreate()
-reader = spark.read.format("huggingface").option("config", "{fashion_mnist.PIXELS}")
-test = reader.option("split", "test").load("{repo}")
+test = spark.read.format("huggingface").option("split", "test").load("{repo}")
 counts = test.groupBy("label").count().collect()  # 1,000 per label
 ```"""
 

@@ -27,14 +27,14 @@ def summarise(value: object) -> dict | None:
         return summary
     if kind.startswith("polars") and "LazyFrame" in kind:
         value = value.collect()
-    if hasattr(value, "shape") and not callable(value.shape):
+    if isinstance(getattr(value, "shape", None), (tuple, list)) or kind.startswith(("numpy", "pandas")):
         summary["shape"] = [int(n) for n in value.shape]
     if isinstance(value, dict) or kind.startswith("datasets.dataset_dict"):
         summary["lengths"] = {str(key): _length(item) for key, item in value.items()}
     elif kind.startswith("datasets.arrow_dataset"):
         summary["length"] = len(value)
     if kind.startswith("pandas") and "Series" in kind:
-        summary["counts"] = {str(k): int(v) for k, v in value.items()} if len(value) <= 10 else None
+        summary["counts"] = {str(k): _int(v) for k, v in value.items()} if len(value) <= 10 else None
     if kind.startswith("polars") and "DataFrame" in kind and value.width == 2 and "label" in value.columns:
         summary["counts"] = {str(row[0]): int(row[1]) for row in value.iter_rows()}
     if isinstance(value, list) and value and all(isinstance(row, tuple) or hasattr(row, "asDict") for row in value):
@@ -42,6 +42,10 @@ def summarise(value: object) -> dict | None:
     if kind.startswith("dask") and "DataFrame" in kind:
         summary["length"] = int(value.shape[0].compute())
     return summary
+
+
+def _int(value: object) -> int:
+    return int(value.as_py() if hasattr(value, "as_py") else value)  # pandas may hold pyarrow scalars
 
 
 def _length(item: object) -> int | None:
