@@ -27,6 +27,10 @@ def summarise(value: object) -> dict | None:
         return summary
     if kind.startswith("polars") and "LazyFrame" in kind:
         value = value.collect()
+    if kind.startswith("dask"):
+        if "DataFrame" in kind:
+            summary["length"] = int(value.shape[0].compute())
+        return summary
     if isinstance(getattr(value, "shape", None), (tuple, list)) or kind.startswith(("numpy", "pandas")):
         summary["shape"] = [int(n) for n in value.shape]
     if isinstance(value, dict) or kind.startswith("datasets.dataset_dict"):
@@ -39,8 +43,6 @@ def summarise(value: object) -> dict | None:
         summary["counts"] = {str(row[0]): int(row[1]) for row in value.iter_rows()}
     if isinstance(value, list) and value and all(isinstance(row, tuple) or hasattr(row, "asDict") for row in value):
         summary["counts"] = {str(row[0]): int(row[1]) for row in value}
-    if kind.startswith("dask") and "DataFrame" in kind:
-        summary["length"] = int(value.shape[0].compute())
     return summary
 
 
