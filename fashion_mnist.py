@@ -113,6 +113,20 @@ CONFIG_DESCRIPTIONS = {
     PIXELS: "The same examples as raw pixels: 784 uint8 values a row (28 rows of 28, row-major), no decoding.",
 }
 
+
+def dataset_info(config_name: str) -> datasets.DatasetInfo:
+    """What the builder says about config `config_name` before any data is read; the Hub copy publishes it too."""
+    features = FEATURES[config_name]
+    return datasets.DatasetInfo(
+        description=DESCRIPTION,
+        features=features,
+        supervised_keys=(next(iter(features)), "label"),  # (image or pixels, label)
+        homepage=HOMEPAGE,
+        license=LICENSE,
+        citation=CITATION,
+    )
+
+
 # --- Where the archives come from ------------------------------------------------------
 
 # Tried in order after `data_dir` and SYSTEM_DIRS; each base URL + file name is an archive.
@@ -439,14 +453,7 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
         self.served_by: dict[str, str] = {}  # archive file name -> the source that gave a good copy
 
     def _info(self) -> datasets.DatasetInfo:
-        return datasets.DatasetInfo(
-            description=DESCRIPTION,
-            features=FEATURES[self.config.name],
-            supervised_keys=("image", "label"),
-            homepage=HOMEPAGE,
-            license=LICENSE,
-            citation=CITATION,
-        )
+        return dataset_info(self.config.name)
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         arrays = {archive.filename: self._fetch_verified(archive, dl_manager) for archive in self.config.archives}

@@ -138,9 +138,24 @@ def hub_info(builder_info: datasets.DatasetInfo, shards: Sequence[ShardRecord]) 
 
 
 def infos_json(infos: dict[str, datasets.DatasetInfo]) -> str:
-    """`dataset_infos.json`, one entry per config: a legacy file some tools still read; the card's YAML comes first."""
-    entries = {name: asdict(info) | {"features": portable.features_dict(info.features)} for name, info in infos.items()}
-    return json.dumps(entries, indent=2, sort_keys=True) + "\n"
+    """`dataset_infos.json`: one entry per config, keyed by the card's config names; all the metadata datasets reads.
+
+    Every datasets version from 2.x to 5.x reads it for a data-only repo, from the Hub or a
+    local folder, and gives each config's entry to that config: description, citation,
+    homepage, license, supervised keys, features and split sizes. Two rules keep it live:
+    the card has no YAML `dataset_info` (its entries would replace these whole), and there
+    is more than one entry (datasets renames a lone entry to `default`, which names no
+    config of the card). Features are spelled as every version reads them, in the
+    builder's order (keys are sorted elsewhere for stable diffs).
+    """
+    entries = {}
+    for name, info in infos.items():
+        entry = asdict(info)
+        entry["features"] = portable.features_dict(info.features)
+        entries[name] = {key: entry[key] for key in sorted(entry)}
+    if len(entries) < 2:
+        raise ValueError(f"{layout.INFOS} needs two or more configs; datasets renames a lone entry to 'default'")
+    return json.dumps(entries, indent=2) + "\n"
 
 
 def build_repo(

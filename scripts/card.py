@@ -11,12 +11,11 @@ import dataclasses
 import re
 
 import datasets
-from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import fashion_mnist
-from scripts import layout, portable
+from scripts import layout
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 
@@ -47,9 +46,14 @@ def size_category(num_examples: int) -> str:
 
 
 def card_data(facts: CardFacts) -> DatasetCardData:
-    """The card's YAML: Hub metadata, `dataset_info` and the `configs` that map splits to shards.
+    """The card's YAML: Hub metadata and the `configs` that map splits to shards; no `dataset_info`.
 
-    The default config comes first in both lists: the dataset viewer opens it.
+    The default config comes first: the dataset viewer opens it. The per-config metadata
+    (features, splits, sizes, and the description, citation, homepage, license and
+    supervised keys) lives in `dataset_infos.json` alone, one entry per config named as
+    here. A YAML `dataset_info` would replace the matching JSON entry whole on every
+    datasets version from 2.x to 5.x, and it cannot hold the description and the rest:
+    that is how they used to be lost. The features stay in each shard's schema too.
     """
     info = facts.info
     data = DatasetCardData(
@@ -65,9 +69,6 @@ def card_data(facts: CardFacts) -> DatasetCardData:
         task_ids=["multi-class-image-classification"],
         paperswithcode_id="fashion-mnist",
     )
-    DatasetInfosDict(facts.infos).to_dataset_card_data(data)
-    for entry in data["dataset_info"]:
-        entry["features"] = portable.features_yaml(facts.infos[entry["config_name"]].features)
     configs = {
         name: {
             "data_files": [{"split": split, "path": layout.split_glob(name, split)} for split in config_info.splits],
@@ -303,15 +304,61 @@ stream = split_dataset_by_node(stream, rank=rank, world_size=world_size)  # then
 def _tools(facts: CardFacts) -> str:
     repo = facts.repo_id
     test_shard = layout.shard_path(fashion_mnist.NAME, "test", 0, facts.shard_counts.get("test", 1))
+    pixels_train = f"datasets/{repo}/{layout.split_glob(fashion_mnist.PIXELS, 'train')}.parquet"
+    image_test = f"datasets/{repo}/{layout.split_glob(fashion_mnist.NAME, 'test')}.parquet"
     return f"""\
 The files are plain Parquet: in the default config `image` is a struct of PNG `bytes` and
-`path`; in `pixels` it is a fixed-size list of 784 uint8.
+`path`; in `pixels` it is a fixed-size list of 784 uint8 (`reshape(28, 28)` gives the
+image). Each block below runs as shown. The ones reading through `huggingface_hub`
+(`hf://` paths, `HfFileSystem`) honour `HF_TOKEN` and `HF_ENDPOINT` as `datasets` does.
+
+pandas (with `huggingface_hub` installed, `hf://` paths just work):
 
 ```python
-import pandas as pd, polars as pl, duckdb
-df = pd.read_parquet("hf://datasets/{repo}/{test_shard}")
-lf = pl.scan_parquet("hf://datasets/{repo}/data/train-*.parquet")
-duckdb.sql("SELECT label, count(*) FROM 'hf://datasets/{repo}/data/*.parquet' GROUP BY label")
+import pandas as pd
+df = pd.read_parquet("hf://datasets/{repo}/{test_shard}")  # the first 5,000 test examples
+```
+
+polars and DuckDB: both have `hf://` paths of their own, but they reach only the public
+Hub (no `HF_ENDPOINT`), and DuckDB downloads its `httpfs` extension on first use. Through
+`huggingface_hub`'s file system and a `pyarrow` dataset they need neither:
+
+```python
+import polars as pl, pyarrow.dataset as pads
+from huggingface_hub import HfFileSystem
+fs = HfFileSystem()
+train = pads.dataset(fs.glob("{pixels_train}"), filesystem=fs)
+counts = pl.scan_pyarrow_dataset(train).group_by("label").len().collect()  # 6,000 per label
+```
+
+```python
+import duckdb, pyarrow.dataset as pads
+from huggingface_hub import HfFileSystem
+fs = HfFileSystem()
+test = pads.dataset(fs.glob("{image_test}"), filesystem=fs)
+counts = duckdb.sql("SELECT label, count(*) AS n FROM test GROUP BY label ORDER BY label").fetchall()
+```
+
+Dask (`pip install "dask[dataframe,distributed]" huggingface_hub`) reads `hf://` paths on
+every worker:
+
+```python
+import dask.dataframe as dd
+from dask.distributed import Client, LocalCluster
+client = Client(LocalCluster(n_workers=2, threads_per_worker=1))
+train = dd.read_parquet("hf://{pixels_train}")
+counts = train["label"].value_counts().compute()  # 6,000 per label
+```
+
+Spark (`pip install pyspark pyspark-huggingface`, Java 17 or later; `split` picks the
+split, `train` by default, and `config` a config). Spark has no unsigned integers, so it
+cannot read the `pixels` config (uint8); read the default one:
+
+```python
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master("local[2]").getOrCreate()
+test = spark.read.format("huggingface").option("split", "test").load("{repo}")
+counts = test.groupBy("label").count().collect()  # 1,000 per label
 ```"""
 
 

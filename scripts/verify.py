@@ -30,7 +30,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
-from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
@@ -132,10 +131,10 @@ class Audit:
         return ok
 
     def run(self) -> None:
-        card_infos, config_files = self.check_card()
-        if card_infos is None or config_files is None:
+        config_names, config_files = self.check_card()
+        if config_names is None or config_files is None:
             return
-        infos = self.check_infos(card_infos)
+        infos = self.check_infos(config_names)
         if infos is None:
             return
         if self.check_shard_files(infos, config_files):
@@ -160,12 +159,16 @@ class Audit:
             else:
                 self.passed.append(f"archive {archive.filename} in {data_dir} has the expected content")
 
-    def check_card(self) -> tuple[dict[str, datasets.DatasetInfo] | None, dict[str, dict[str, list[str]]] | None]:
-        """The card parses, lists the builder's configs (the default first); each split's shards form a sequence."""
+    def check_card(self) -> tuple[list[str] | None, dict[str, dict[str, list[str]]] | None]:
+        """The card parses, lists the builder's configs (the default first) and no `dataset_info`; shards in sequence.
+
+        A YAML `dataset_info` would replace the matching entry of `dataset_infos.json` whole on
+        every datasets version, and with it the description, citation, homepage, license and
+        supervised keys, which only the JSON can carry.
+        """
         card_path = self.repo_dir / layout.CARD
         try:
             card = load_card(card_path)
-            card_infos = DatasetInfosDict.from_dataset_card_data(card.data)
             configs = MetadataConfigs.from_dataset_card_data(card.data)
         except CardError as error:  # names the file and the line
             self.problems.append(f"{error}; rebuild it")
@@ -176,12 +179,18 @@ class Audit:
         expected = list(fashion_mnist.FEATURES)
         default = [name for name, config in configs.items() if config.get("default")]
         if not self.check(
-            list(card_infos) == expected and list(configs) == expected and default == [fashion_mnist.NAME],
+            list(configs) == expected and default == [fashion_mnist.NAME],
             f"{layout.CARD} describes the configs {expected}, {fashion_mnist.NAME!r} first and the default",
-            f"{layout.CARD}: expected dataset_info and configs for {expected} in that order with "
-            f"{fashion_mnist.NAME!r} the default, found {list(card_infos)} and {list(configs)} (default {default})",
+            f"{layout.CARD}: expected configs {expected} in that order with {fashion_mnist.NAME!r} the default, "
+            f"found {list(configs)} (default {default})",
         ):
             return None, None
+        self.check(
+            "dataset_info" not in card.data.to_dict(),
+            f"{layout.CARD} has no YAML dataset_info, so {layout.INFOS} reaches every datasets version whole",
+            f"{layout.CARD}: expected no YAML dataset_info (it hides {layout.INFOS}'s description, citation, "
+            "homepage, license and supervised keys from datasets); rebuild the card",
+        )
         present = sorted(
             str(path.relative_to(self.repo_dir)) for path in (self.repo_dir / layout.DATA_DIR).glob("**/*.parquet")
         )
@@ -206,43 +215,40 @@ class Audit:
             f"every Parquet file under {layout.DATA_DIR}/ belongs to a split of a config in the card",
             f"{layout.DATA_DIR}/: files no split of the card's configs names: {sorted(set(present) - claimed)}",
         )
-        return card_infos, config_files
+        return list(configs), config_files
 
-    def check_infos(self, card_infos: dict[str, datasets.DatasetInfo]) -> dict[str, datasets.DatasetInfo] | None:
-        """`dataset_infos.json` agrees with the card, the builder's features and the archives' example counts."""
+    def check_infos(self, config_names: list[str]) -> dict[str, datasets.DatasetInfo] | None:
+        """`dataset_infos.json`: an entry per config of the card, the builder's metadata, the archives' counts."""
         infos_path = self.repo_dir / layout.INFOS
         try:
             raw = json.loads(infos_path.read_text(encoding="utf-8"))
-            infos = {name: datasets.DatasetInfo.from_dict(raw[name]) for name in card_infos}
+            infos = {name: datasets.DatasetInfo.from_dict(raw[name]) for name in config_names}
         except (OSError, ValueError, KeyError) as error:
-            self.problems.append(
-                f"{infos_path}: expected JSON with an entry for each of {list(card_infos)} ({error!r})"
-            )
+            self.problems.append(f"{infos_path}: expected JSON with an entry for each of {config_names} ({error!r})")
             return None
-        for name, card_info in card_infos.items():
+        self.check(
+            list(raw) == config_names,
+            f"{layout.INFOS} has exactly the card's configs {config_names}",
+            f"{layout.INFOS}: expected entries {config_names} (one entry would be renamed 'default' by datasets), "
+            f"found {list(raw)}",
+        )
+        for name in config_names:
             info = infos[name]
-            for field in ("features", "download_size", "dataset_size"):
+            expected = fashion_mnist.dataset_info(name)
+            for field in ("features", "description", "citation", "homepage", "license", "supervised_keys"):
                 self.check(
-                    getattr(info, field) == getattr(card_info, field),
-                    f"{name}: card and {layout.INFOS} agree on {field}",
-                    f"{name}: card and {layout.INFOS} disagree on {field}: "
-                    f"{getattr(card_info, field)!r} vs {getattr(info, field)!r}",
+                    getattr(info, field) == getattr(expected, field),
+                    f"{name}: {layout.INFOS} has the builder's {field}",
+                    f"{name}: {layout.INFOS} {field} {getattr(info, field)!r} differs from the builder's "
+                    f"{getattr(expected, field)!r}",
                 )
-            self.check(
-                card_info.features == fashion_mnist.FEATURES[name],
-                f"{name}: card features are the builder's",
-                f"{name}: card features {card_info.features} differ from the builder's {fashion_mnist.FEATURES[name]}",
-            )
             for archive in (a for a in self.archives if a.kind == "labels"):
-                card_split, infos_split = card_info.splits.get(archive.split), info.splits.get(archive.split)
-                card_counts = (card_split.num_examples, card_split.num_bytes) if card_split else None
-                infos_counts = (infos_split.num_examples, infos_split.num_bytes) if infos_split else None
+                split = info.splits.get(archive.split)
                 self.check(
-                    card_counts == infos_counts and card_counts is not None and card_counts[0] == archive.num_examples,
-                    f"{name} {archive.split}: {archive.num_examples:,} examples in the card, {layout.INFOS} and the "
-                    "archives",
+                    split is not None and split.num_examples == archive.num_examples,
+                    f"{name} {archive.split}: {archive.num_examples:,} examples in {layout.INFOS} and the archives",
                     f"{name} {archive.split}: expected {archive.num_examples:,} examples (the archives'), found "
-                    f"(examples, bytes) {card_counts} in the card and {infos_counts} in {layout.INFOS}",
+                    f"{split.num_examples if split else None} in {layout.INFOS}",
                 )
         return infos
 
