@@ -1,12 +1,12 @@
 """Features written the way every `datasets` version reads them, from 2.x to 5.x.
 
 datasets 4.0 renamed a fixed-length `Sequence` of values to `List`, and writes it as
-`{"_type": "List"}` in JSON and `list:` in a card's YAML. datasets 2.x and 3.x know only
-`Sequence` (`sequence:` in YAML) and fail on the new spelling, and a card's YAML is parsed
-for every config at once, so one such feature would break every config of the copy for
-them. datasets 4.x and 5.x still read the old spelling. So wherever the copy stores
-features (the card's YAML, `dataset_infos.json`, each shard's schema metadata) it writes
-the old one; `datasets` reads both back as the same `Features`.
+`{"_type": "List"}`. datasets 2.x and 3.x know only `Sequence` and fail on the new
+spelling; `dataset_infos.json` is read for every config at once, so one such feature
+would break every config of the copy for them. datasets 4.x and 5.x still read the old
+spelling. So wherever the copy stores features (`dataset_infos.json`, each shard's
+schema metadata) it writes the old one; `datasets` reads both back as the same
+`Features`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,6 @@ import pyarrow as pa
 def features_dict(features: datasets.Features) -> dict[str, Any]:
     """`features.to_dict()` with every list of values spelled `Sequence`."""
     return _sequence_spelling(features.to_dict())
-
-
-def features_yaml(features: datasets.Features) -> list[dict[str, Any]]:
-    """The card's YAML list of features with every list of values spelled `sequence:`."""
-    return [_sequence_yaml(field) for field in features._to_yaml_list()]
 
 
 def arrow_schema(features: datasets.Features) -> pa.Schema:
@@ -45,11 +40,3 @@ def _sequence_spelling(value: Any) -> Any:
     if isinstance(value, list):
         return [_sequence_spelling(item) for item in value]
     return value
-
-
-def _sequence_yaml(field: dict[str, Any]) -> dict[str, Any]:
-    if "list" in field:
-        if not isinstance(field["list"], str):
-            raise ValueError(f"only lists of plain values have a portable YAML spelling, found {field}")
-        field = {("sequence" if key == "list" else key): value for key, value in field.items()}
-    return field

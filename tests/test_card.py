@@ -48,12 +48,10 @@ def test_render_replaces_yaml_and_blocks_and_keeps_prose(facts: card.CardFacts) 
     parsed = DatasetCard(rendered)
     assert isinstance(parsed.data, DatasetCardData) and "old" not in parsed.data.to_dict()
     assert parsed.data.size_categories == ["10K<n<100K"] and parsed.data.pretty_name == "Fashion-MNIST"
-    image_info, pixels_info = parsed.data.dataset_info
-    assert image_info["config_name"] == fashion_mnist.NAME and pixels_info["config_name"] == fashion_mnist.PIXELS
-    assert image_info["splits"][0] == {"name": "train", "num_bytes": 100, "num_examples": 60_000}
+    assert "dataset_info" not in parsed.data.to_dict(), "YAML dataset_info would hide dataset_infos.json"
     assert [c["config_name"] for c in parsed.data.configs] == [fashion_mnist.NAME, fashion_mnist.PIXELS]
     assert parsed.data.configs[0]["default"] is True and "default" not in parsed.data.configs[1]
-    assert pixels_info["features"][0] == {"name": "pixels", "sequence": "uint8", "length": 784}, "2.x/3.x spelling"
+    assert parsed.data.configs[1]["data_files"][0] == {"split": "train", "path": "data/pixels/train-*"}
     assert rendered.count("More prose.") == len(card.BLOCKS) and "Hand prose." in rendered
     assert not any(f"old {name}" in rendered for name in card.BLOCKS)
     assert "| 9 | Ankle boot | 6,009 | 1,000 |" in rendered

@@ -16,7 +16,6 @@ from scripts import portable
 def test_every_spelling_reads_back_as_the_builders_features(config: str) -> None:
     features = fashion_mnist.FEATURES[config]
     assert datasets.Features.from_dict(portable.features_dict(features)) == features
-    assert datasets.Features._from_yaml_list(portable.features_yaml(features)) == features
     schema = portable.arrow_schema(features)
     assert schema.remove_metadata() == features.arrow_schema.remove_metadata()
     assert datasets.Features.from_arrow_schema(schema) == features
@@ -25,7 +24,6 @@ def test_every_spelling_reads_back_as_the_builders_features(config: str) -> None
 def test_a_list_of_values_is_spelled_sequence_everywhere() -> None:
     features = fashion_mnist.FEATURES[fashion_mnist.PIXELS]
     assert portable.features_dict(features)["pixels"]["_type"] == "Sequence"
-    assert portable.features_yaml(features)[0] == {"name": "pixels", "sequence": "uint8", "length": 784}
     metadata = json.loads(portable.arrow_schema(features).metadata[b"huggingface"])
     assert metadata["info"]["features"]["pixels"] == {
         "_type": "Sequence",
