@@ -81,16 +81,18 @@ def test_card_yaml_and_infos_agree(synthetic_repo: tuple[pathlib.Path, tuple]) -
 
 
 @pytest.mark.parametrize("config", list(fashion_mnist.FEATURES))
-def test_card_yaml_and_infos_agree_with_the_files(synthetic_repo: tuple[pathlib.Path, tuple], config: str) -> None:
-    repo, _ = synthetic_repo
-    data = DatasetCard.load(repo / layout.CARD).data
-    card_info = datasets.info.DatasetInfosDict.from_dataset_card_data(data)[config]
+def test_infos_hold_the_builders_metadata_and_describe_the_files(
+    synthetic_repo: tuple[pathlib.Path, tuple], config: str
+) -> None:
+    repo, table = synthetic_repo
+    assert "dataset_info" not in DatasetCard.load(repo / layout.CARD).data.to_dict()
     infos = datasets.DatasetInfo.from_dict(json.loads((repo / layout.INFOS).read_text())[config])
-    assert card_info.features == infos.features == fashion_mnist.FEATURES[config]
-    assert {n: (s.num_examples, s.num_bytes) for n, s in card_info.splits.items()} == {
-        n: (s.num_examples, s.num_bytes) for n, s in infos.splits.items()
-    }
-    assert (card_info.download_size, card_info.dataset_size) == (infos.download_size, infos.dataset_size)
+    builder_info = fashion_mnist.dataset_info(config)
+    assert infos.features == fashion_mnist.FEATURES[config]
+    for field in ("description", "citation", "homepage", "license", "supervised_keys"):
+        assert getattr(infos, field) == getattr(builder_info, field), field
+    expected = {a.split: a.num_examples for a in table if a.kind == "labels"}
+    assert {name: split.num_examples for name, split in infos.splits.items()} == expected
     shards = sorted(str(p.relative_to(repo)) for p in (repo / layout.CONFIG_DIRS[config]).glob("*.parquet"))
     assert sorted(infos.download_checksums) == shards
     for path, record in infos.download_checksums.items():

@@ -61,18 +61,28 @@ def test_deleted_shard_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> N
     assert any(layout.INFOS in p and SHARD in p for p in problems)
 
 
-def test_edited_card_count_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+def test_edited_infos_count_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
     repo, table = synthetic_repo
-    card_path = repo / layout.CARD
+    infos_path = repo / layout.INFOS
     expected = next(a.num_examples for a in table if a.split == "test" and a.kind == "labels")
-    text = card_path.read_text()
-    assert f"num_examples: {expected}\n" in text
-    card_path.write_text(text.replace(f"num_examples: {expected}\n", f"num_examples: {expected + 1}\n"))
+    infos = json.loads(infos_path.read_text())
+    assert infos[fashion_mnist.PIXELS]["splits"]["test"]["num_examples"] == expected
+    infos[fashion_mnist.PIXELS]["splits"]["test"]["num_examples"] = expected + 1
+    infos_path.write_text(json.dumps(infos))
     problems = problems_of(repo, table)
     assert any(
-        p.startswith(f"fashion_mnist test: expected {expected:,} examples") and f"({expected + 1}," in p
+        p.startswith(f"pixels test: expected {expected:,} examples") and f"found {expected + 1} in" in p
         for p in problems
     )
+
+
+def test_yaml_dataset_info_in_the_card_is_refused(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    """It would hide dataset_infos.json's description, citation and the rest from every datasets version."""
+    repo, table = synthetic_repo
+    card_path = repo / layout.CARD
+    card_path.write_text(card_path.read_text().replace("configs:\n", "dataset_info:\n  config_name: x\nconfigs:\n", 1))
+    problems = problems_of(repo, table)
+    assert any(p.startswith(f"{layout.CARD}: expected no YAML dataset_info") for p in problems), problems
 
 
 def test_flipped_pixel_fails_the_lossless_proof(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
@@ -118,7 +128,7 @@ def test_a_config_missing_from_the_card_is_named(synthetic_repo: tuple[pathlib.P
     text = card_path.read_text()
     card_path.write_text(text.replace("- config_name: pixels\n", "- config_name: pixels_old\n"))
     problems = problems_of(repo, table)
-    assert any("expected dataset_info and configs for ['fashion_mnist', 'pixels']" in p for p in problems)
+    assert any("expected configs ['fashion_mnist', 'pixels'] in that order" in p for p in problems), problems
 
 
 def test_stray_file_and_wrong_features_are_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
