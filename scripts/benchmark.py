@@ -423,6 +423,8 @@ def bench_stream(setup: Setup) -> Figures:
     figures: Figures = {f"stream_rate_{key}": n / value for key, value in times.items() if key != "torchvision_2w"}
     figures["stream_seconds_torchvision_2w"] = times["torchvision_2w"]
     figures |= {f"stream_seconds_{name}_2w": times[f"{name}_2w"] for name in ("pixels", "image")}
+    figures["stream_seconds_pixels_0w"] = times["pixels_0w"]
+    figures["stream_ratio_pixels_0w"] = times["pixels_0w"] / times["torchvision_2w"]
     for name in ("pixels", "image"):
         figures[f"stream_ratio_{name}"] = times[f"{name}_2w"] / times["torchvision_2w"]
     figures["stream_scaling_2w"] = figures["stream_rate_image_2w"] / figures["stream_rate_image_1w"]
@@ -660,6 +662,9 @@ def _peers_table(r: Mapping[str, Any]) -> str:
             _row("an epoch, streaming (local files)", streamed_peer,
                  f"`pixels`, the card's stream: {_seconds(r['stream_seconds_pixels_2w'])}",
                  _ratio(r["stream_ratio_pixels"]), target_verdict(r, "stream_ratio_pixels")),
+            _row("", "the same",
+                 f"`pixels`, the same stream with no workers: {_seconds(r['stream_seconds_pixels_0w'])}",
+                 _ratio(r["stream_ratio_pixels_0w"]), ""),
             _row("", "the same",
                  f"`fashion_mnist`, the card's stream: {_seconds(r['stream_seconds_image_2w'])}",
                  _ratio(r["stream_ratio_image"]), target_verdict(r, "stream_ratio_image")),
