@@ -23,7 +23,8 @@ def summarise(value: object) -> dict | None:
         return None
     if kind.startswith("torch.utils.data.dataloader"):
         batch = next(iter(value))
-        summary["first_batch"] = {key: list(tensor.shape) for key, tensor in batch.items()}
+        items = batch.items() if isinstance(batch, dict) else enumerate(batch)  # a dict, or a collate_fn's tuple
+        summary["first_batch"] = {str(key): list(tensor.shape) for key, tensor in items}
         return summary
     if kind.startswith("polars") and "LazyFrame" in kind:
         value = value.collect()

@@ -32,6 +32,7 @@ RUNNER = pathlib.Path(__file__).with_name("snippet_runner.py")
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 BLOCK_TIMEOUT = 600  # seconds; Spark's start is the slowest
 SIZES = {60_000, 10_000, 70_000, 7_500, 5_000}  # splits, both together, one shard of each
+BATCH = 256  # the card's batch size: a loop's last batch (or its indices) holds at most this many rows
 NUM_LABELS = len(fashion_mnist.LABEL_NAMES)
 
 
@@ -75,15 +76,20 @@ def run_block(python: pathlib.Path, endpoint: str, code: str) -> tuple[int, str,
     return done.returncode, done.stderr[-4000:], summary
 
 
+def fits(rows: int) -> bool:
+    """A split's or a shard's size, or a batch (a loop variable left holding the last one)."""
+    return rows in SIZES or 0 < rows <= BATCH
+
+
 def problems_in(summary: dict) -> list[str]:
     """What in a block's results contradicts the dataset: wrong sizes, unequal class counts, odd batches."""
     problems = []
     for name, value in summary.items():
         length = value.get("length", (value.get("shape") or [None])[0])
-        if length is not None and length not in SIZES and "counts" not in value:  # a group-by has a row per label
-            problems.append(f"{name}: {length} rows, not a split's or a shard's size")
+        if length is not None and not fits(length) and "counts" not in value:  # a group-by has a row per label
+            problems.append(f"{name}: {length} rows, not a split's or a shard's size, nor a batch")
         for key, item in (value.get("lengths") or {}).items():
-            if item is not None and item not in SIZES:
+            if item is not None and not fits(item):
                 problems.append(f"{name}[{key}]: {item} rows")
         counts = value.get("counts")
         if counts is not None and (
