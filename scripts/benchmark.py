@@ -302,13 +302,13 @@ def bench_arrays(setup: Setup, with_keras: bool) -> Figures:
     The pixels figure includes `load_dataset` itself (from a warm cache), as Keras'
     figure includes reading the archives: both start from files on disk.
     """
-    expected = decode_pngs(read_pngs(setup.repo, "train"))
+    pngs = read_pngs(setup.repo, "train")
+    expected = decode_pngs(pngs)
     load = functools.partial(datasets.load_dataset, str(setup.repo), split="train", cache_dir=str(setup.warm_cache))
     images = load()
     check_same_pixels("the PNG recipe", recipes.png_array(images)[0], expected)
     check_same_pixels('with_format("numpy")', recipes.png_array_numpy_format(images), expected)
     check_same_pixels("the pixels recipe", recipes.pixels_array(load(name=fashion_mnist.PIXELS))[0], expected)
-    pngs = read_pngs(setup.repo, "train")
     runs = {
         "pixels": lambda: seconds(lambda: recipes.pixels_array(load(name=fashion_mnist.PIXELS))),
         "pil_floor": lambda: seconds(lambda: decode_pngs(pngs)),
