@@ -223,9 +223,11 @@ def _build_locked(
 
 def write_preview(dataset: datasets.Dataset, labels: np.ndarray, path: pathlib.Path) -> None:
     """Render the sprite from the first examples of each class, decoded from the shards' PNGs."""
-    indices = np.concatenate(preview.first_of_each_class(labels, len(fashion_mnist.LABEL_NAMES), preview.PER_CLASS))
-    images = dataset.select(indices.tolist()).with_format("numpy")["image"][:]
-    sprite = preview.render_sprite(np.asarray(images), labels[indices], list(fashion_mnist.LABEL_NAMES))
+    sprite = preview.sprite_of(
+        labels,
+        lambda indices: dataset.select(indices.tolist()).with_format("numpy")["image"][:],
+        fashion_mnist.LABEL_NAMES,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     sprite.save(path, format="PNG", optimize=True)
 

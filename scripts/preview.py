@@ -5,6 +5,8 @@ Made from the built data (not shipped in git), in the spirit of the upstream REA
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -41,3 +43,13 @@ def render_sprite(
             tile = Image.fromarray(images[index]).resize((cell_w, cell_h), Image.Resampling.NEAREST)
             sprite.paste(tile, (LABEL_WIDTH + column * cell_w, top + row * cell_h))
     return sprite
+
+
+def sprite_of(labels: np.ndarray, images_at: Callable[[np.ndarray], np.ndarray], names: Sequence[str]) -> Image.Image:
+    """The sprite of a split: its first `PER_CLASS` examples of each class, whose pixels `images_at(indices)` gives.
+
+    One definition for the build, which renders the preview, and verify, which renders it
+    again from the shards to prove the file is the build's own.
+    """
+    indices = np.concatenate(first_of_each_class(labels, len(names), PER_CLASS))
+    return render_sprite(np.asarray(images_at(indices)), labels[indices], list(names))

@@ -80,11 +80,12 @@ def preview_problem(repo_dir: pathlib.Path, train_files: Sequence[str]) -> str |
     """
     path = repo_dir / layout.PREVIEW
     table = pa.concat_tables(pq.read_table(repo_dir / relative, columns=["image", "label"]) for relative in train_files)
-    labels = table.column("label").to_numpy()
-    names = list(fashion_mnist.LABEL_NAMES)
-    indices = np.concatenate(preview.first_of_each_class(labels, len(names), preview.PER_CLASS))
-    pngs = table.column("image").combine_chunks().field("bytes").take(pa.array(indices, pa.int64())).to_pylist()
-    expected = np.asarray(preview.render_sprite(np.stack([decode_png(png) for png in pngs]), labels[indices], names))
+    pngs = table.column("image").combine_chunks().field("bytes")
+
+    def decoded(indices: np.ndarray) -> np.ndarray:
+        return np.stack([decode_png(png) for png in pngs.take(pa.array(indices, pa.int64())).to_pylist()])
+
+    expected = np.asarray(preview.sprite_of(table.column("label").to_numpy(), decoded, fashion_mnist.LABEL_NAMES))
     try:
         with Image.open(path) as image:
             found = np.asarray(image.convert("L"))
