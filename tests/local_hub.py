@@ -1,5 +1,9 @@
 """A Hugging Face Hub on 127.0.0.1 for tests: olah serving git repos, behind a Range-honouring front.
 
+The front can also make the Hub seem far away (`Link`: a round trip per request, a
+handshake per new connection, a bandwidth cap per connection or shared) and counts
+the requests it answers, so the benchmark can measure first use at internet latency.
+
 No real Hub is reachable from the test machines, and the user paths (`load_dataset`,
 streaming, `snapshot_download`, `HfFileSystem`, the push's read of the remote file
 list) are only worth testing against a server that speaks the Hub's HTTP API.
@@ -19,7 +23,9 @@ reports an LFS SHA-256 for them and a git blob id for the text files, as the Hub
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import http.client
@@ -66,33 +72,133 @@ def free_port() -> int:
 # --- The Range-honouring front ----------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class Link:
+    """How far away the Hub seems to its clients: what a request over the internet costs.
+
+    `latency` is one round trip, held before each answer; a new connection first pays
+    `handshake_round_trips` more (TCP and TLS 1.3: 2). `bytes_per_second` caps the bodies
+    the front sends: per connection (a server or a long fat pipe limits each TCP stream), or
+    with `shared_cap` for all connections together (the user's own link). The default is
+    loopback: no delay, no cap.
+    """
+
+    latency: float = 0.0
+    handshake_round_trips: int = 2
+    bytes_per_second: float | None = None
+    shared_cap: bool = False
+
+    def describe(self) -> str:
+        cap = "no cap" if not self.bytes_per_second else f"{self.bytes_per_second / 1e6:g} MB/s"
+        scope = " shared" if self.shared_cap and self.bytes_per_second else ""
+        return f"{self.latency * 1000:g} ms, {cap}{scope}"
+
+
+class _Pacer:
+    """Sends at most `rate` bytes a second through whoever shares it: a virtual clock of when the link is free."""
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._free_at = 0.0
+        self._lock = threading.Lock()
+
+    def wait_for(self, num_bytes: int) -> None:
+        with self._lock:
+            start = max(self._free_at, time.monotonic())
+            self._free_at = start + num_bytes / self._rate
+            done_at = self._free_at
+        time.sleep(max(0.0, done_at - time.monotonic()))
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredObject:
+    """A file of a repo as the Hub stores it: where its bytes are on disk, and the commit it was resolved at."""
+
+    path: pathlib.Path
+    size: int
+    sha256: str
+    commit: str
+
+
+COUNTS_PATH = "/_front/counts"  # the front answers it itself: not counted, not delayed
+
+
+@dataclasses.dataclass(frozen=True)
+class _FileSlice:
+    """Bytes `start` to `end` (inclusive) of a file, sent without reading them into Python."""
+
+    path: pathlib.Path
+    start: int
+    end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start + 1
+
+
+StoredObjectFinder = Callable[[str], "StoredObject | None"]
+PACE_CHUNK = 64 * 1024  # bytes sent between two looks at the bandwidth cap
+
+
 class RangeFront:
-    """A loopback HTTP proxy in front of olah that answers `Range` requests with 206.
+    """A loopback HTTP proxy in front of olah that answers `Range` requests with 206, as the Hub does.
 
     Why it exists: olah ignores `Range` on files of its git mirrors and sends the whole
     file with 200. `datasets` streaming reads Parquet through `HfFileSystem`, which asks
     for byte ranges (the footer first) and takes the body as the range it asked for, so
     pyarrow finds no footer ("Parquet magic bytes not found in footer"). The real Hub
     honours ranges; this front makes the local Hub do the same: for a GET with a single
-    `bytes=` range it fetches the full body from olah and answers 206 with the slice and
-    its `Content-Range`. Every other request passes through unchanged, headers included
-    (`X-Repo-Commit`, `ETag`, `Location`, ...), with absolute URLs naming olah's address
-    rewritten to the front's, so redirects come back here.
+    `bytes=` range of a file that `stored_object` can find on disk (an LFS object), it
+    sends just that slice, with olah's headers for the file and a `Content-Range`; other
+    ranges are cut from olah's whole answer. Every other request
+    passes through unchanged, headers included (`X-Repo-Commit`, `ETag`, `Location`, ...),
+    with absolute URLs naming olah's address rewritten to the front's, so redirects come
+    back here.
+
+    `link` (settable at any time) makes the Hub seem far away; `counts` holds how many
+    requests of each kind the front has answered since `reset_counts()`.
 
     `routes`, if given, sees every request first (`routes(handler)`) and answers it
     itself by returning True: `tests.hub_write_front` adds the Hub's write API this way.
     """
 
-    def __init__(self, upstream: str, routes: Callable[[_FrontHandler], bool] | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        routes: Callable[[_FrontHandler], bool] | None = None,
+        stored_object: StoredObjectFinder | None = None,
+    ) -> None:
         self._server = _FrontServer(("127.0.0.1", 0), _FrontHandler)
         self._server.upstream = urllib.parse.urlsplit(upstream)
         self._server.routes = routes
+        self._server.stored_object = stored_object
         self._server.front_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server.counts = collections.Counter()
+        self._server.counts_lock = threading.Lock()
+        self.link = Link()
         self._thread = threading.Thread(target=self._server.serve_forever, name="range-front", daemon=True)
 
     @property
     def url(self) -> str:
         return self._server.front_url
+
+    @property
+    def link(self) -> Link:
+        return self._server.link
+
+    @link.setter
+    def link(self, link: Link) -> None:
+        self._server.shared_pacer = _Pacer(link.bytes_per_second) if link.bytes_per_second else None
+        self._server.link = link
+
+    @property
+    def counts(self) -> collections.Counter[str]:
+        """Since the last reset: requests by kind (`HEAD file`, `GET range`, `GET api`, ...) and `connections`."""
+        with self._server.counts_lock:
+            return collections.Counter(self._server.counts)
+
+    def reset_counts(self) -> None:
+        with self._server.counts_lock:
+            self._server.counts.clear()
 
     def start(self) -> None:
         self._thread.start()
@@ -117,6 +223,11 @@ class _FrontServer(http.server.ThreadingHTTPServer):
     upstream: urllib.parse.SplitResult
     front_url: str
     routes: Callable[[_FrontHandler], bool] | None
+    stored_object: StoredObjectFinder | None
+    link: Link
+    shared_pacer: _Pacer | None
+    counts: collections.Counter[str]
+    counts_lock: threading.Lock
 
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -158,14 +269,30 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
                 self._body = self.rfile.read(length) if length else b""
         return self._body
 
+    def setup(self) -> None:
+        """A new connection: it pays the link's handshake with its first answer, and its own bandwidth cap."""
+        super().setup()
+        link = self.server.link
+        self._handshake_due = True  # and is counted with its first request
+        self._own_pacer = _Pacer(link.bytes_per_second) if link.bytes_per_second and not link.shared_cap else None
+
     def _relay(self) -> None:
         self._body: bytes | None = None
+        if self.path == COUNTS_PATH:
+            self._answer_counts()
+            return
+        self._count()
+        self._wait_like_the_link()
         if self.server.routes is not None and self.server.routes(self):
             return
-        status, headers, body = self._ask_upstream()
         wanted = self.headers.get("Range") if self.command == "GET" else None
-        if wanted and status == 200:
-            status, headers, body = _slice(wanted, headers, body)
+        stored = self.server.stored_object(self.path) if wanted and self.server.stored_object else None
+        if stored is not None:
+            status, headers, body = self._stored_range(wanted, stored)
+        else:
+            status, headers, body = self._ask_upstream()
+            if wanted and status == 200:
+                status, headers, body = _slice(wanted, headers, body)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value.replace(self._upstream_url(), self.server.front_url))
@@ -173,7 +300,65 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            self._send_paced(body)
+
+    def _answer_counts(self) -> None:
+        """The counts so far, as JSON: a client in another process can take them before and after a run of its own."""
+        with self.server.counts_lock:
+            body = json.dumps(self.server.counts).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _count(self) -> None:
+        path = urllib.parse.urlsplit(self.path).path
+        kind = "api" if path.startswith("/api/") else "file" if "/resolve/" in path else "other"
+        if kind == "file" and self.command == "GET" and self.headers.get("Range"):
+            kind = "range"
+        with self.server.counts_lock:
+            self.server.counts[f"{self.command} {kind}"] += 1
+            self.server.counts["connections"] += self._handshake_due
+
+    def _wait_like_the_link(self) -> None:
+        """Hold the answer for a round trip, and for the handshake's round trips on a connection's first request."""
+        link = self.server.link
+        round_trips = 1 + (link.handshake_round_trips if self._handshake_due else 0)
+        self._handshake_due = False
+        if link.latency:
+            time.sleep(round_trips * link.latency)
+
+    def _send_paced(self, body: bytes | _FileSlice) -> None:
+        """Send the body, at the link's pace if it is capped; a file slice goes by `sendfile`, not through Python."""
+        pacer = self._own_pacer or self.server.shared_pacer
+        step = PACE_CHUNK if pacer else max(len(body), 1)
+        with open(body.path, "rb") if isinstance(body, _FileSlice) else contextlib.nullcontext() as file:
+            for offset in range(0, len(body), step):
+                count = min(step, len(body) - offset)
+                if pacer:
+                    pacer.wait_for(count)
+                if file is None:
+                    self.wfile.write(memoryview(body)[offset : offset + count])
+                else:
+                    self.connection.sendfile(file, body.start + offset, count)
+
+    def _stored_range(self, wanted: str, stored: StoredObject) -> tuple[int, list[tuple[str, str]], bytes | _FileSlice]:
+        """Answer the range asked for from the stored object, with the headers olah gives the whole file."""
+        bounds = _range_bounds(wanted, stored.size)
+        if bounds is None:  # not a single range: olah's whole answer, cut as before
+            status, headers, body = self._ask_upstream()
+            return _slice(wanted, headers, body) if status == 200 else (status, headers, body)
+        # What olah says of the file (`X-Repo-Commit`, the LFS SHA-256 as `ETag`), without asking it.
+        headers = [("X-Repo-Commit", stored.commit), ("ETag", stored.sha256), ("Accept-Ranges", "bytes")]
+        if bounds == _UNSATISFIABLE:
+            return 416, [("Content-Range", f"bytes */{stored.size}")], b""
+        start, end = bounds
+        return (
+            206,
+            [*headers, ("Content-Range", f"bytes {start}-{end}/{stored.size}")],
+            _FileSlice(stored.path, start, end),
+        )
 
     def _ask_upstream(self) -> tuple[int, list[tuple[str, str]], bytes]:
         """Send the request on to olah, without Range (olah would ignore it anyway) or hop-by-hop headers."""
@@ -203,23 +388,41 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
         """Quiet: olah keeps its own access log."""
 
 
-def _slice(wanted: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Answer a single `bytes=first-last` range of `body` as HTTP would; other range forms get the whole body."""
+_UNSATISFIABLE = (-1, -1)
+
+
+def _range_bounds(wanted: str, size: int) -> tuple[int, int] | None:
+    """First and last byte of a single `bytes=` range of a `size`-byte file; `_UNSATISFIABLE`; None if not one range."""
     match = _SINGLE_RANGE.match(wanted.strip())
     if not match or not any(match.groups()):
-        return 200, headers, body
+        return None
     first, last = match.groups()
-    size = len(body)
     if first:
         start, end = int(first), min(int(last) if last else size - 1, size - 1)
     else:  # a suffix range: the last `last` bytes
         start, end = max(size - int(last), 0), size - 1
-    if start >= size or start > end:
-        return 416, [("Content-Range", f"bytes */{size}")], b""
-    return 206, [*headers, ("Content-Range", f"bytes {start}-{end}/{size}")], body[start : end + 1]
+    return _UNSATISFIABLE if start >= size or start > end else (start, end)
+
+
+def _slice(wanted: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Answer a single `bytes=first-last` range of `body` as HTTP would; other range forms get the whole body."""
+    bounds = _range_bounds(wanted, len(body))
+    if bounds is None:
+        return 200, headers, body
+    if bounds == _UNSATISFIABLE:
+        return 416, [("Content-Range", f"bytes */{len(body)}")], b""
+    start, end = bounds
+    return 206, [*headers, ("Content-Range", f"bytes {start}-{end}/{len(body)}")], body[start : end + 1]
 
 
 # --- The git repositories olah serves ---------------------------------------------------
+
+
+_RESOLVE_URL = re.compile(
+    r"^/(?P<type>datasets|models|spaces)/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<file>.+)$"
+)
+_COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+_LFS_POINTER = re.compile(r"^oid sha256:(?P<oid>[0-9a-f]{64})\nsize (?P<size>\d+)$", re.MULTILINE)
 
 
 def _git(repo: pathlib.Path, *args: str, env: Mapping[str, str] | None = None) -> str:
@@ -269,6 +472,7 @@ class LocalHub:
         self._olah: subprocess.Popen | None = None
         self._front: RangeFront | None = None
         self._port = 0
+        self._objects: dict[tuple[pathlib.Path, str, str], StoredObject | None] = {}  # (repo, commit, file) -> object
 
     @property
     def olah_url(self) -> str:
@@ -332,8 +536,52 @@ class LocalHub:
         )
         log.close()
         self._wait_until_up()
-        self._front = RangeFront(self.olah_url, self._routes())
+        self._front = RangeFront(self.olah_url, self._routes(), self.stored_object)
         self._front.start()
+
+    @property
+    def front(self) -> RangeFront:
+        """The front clients talk to: set its `link`, read its `counts`."""
+        if self._front is None:
+            raise RuntimeError("the local hub is not started")
+        return self._front
+
+    def stored_object(self, url_path: str) -> StoredObject | None:
+        """Where the LFS object behind a `/{type}s/{repo}/resolve/{revision}/{file}` URL lies, if it is one.
+
+        Resolved through git as olah does (revision -> commit -> the file's LFS pointer), so
+        a range is read from the same bytes olah would send whole. None for anything else:
+        other URLs, files stored in git itself, missing revisions or files.
+        """
+        match = _RESOLVE_URL.match(urllib.parse.urlsplit(url_path).path)
+        if not match:
+            return None
+        repo = self.mirrors / match["type"] / urllib.parse.unquote(match["repo"])
+        revision, file = urllib.parse.unquote(match["revision"]), urllib.parse.unquote(match["file"])
+        if not (repo / ".git").is_dir():
+            return None
+        try:
+            # A commit sha names itself (HfFileSystem reads ranges at one); a branch is looked up each time: it moves.
+            commit = (
+                revision
+                if _COMMIT_SHA.match(revision)
+                else _git(repo, "rev-parse", "--verify", f"{revision}^{{commit}}")
+            )
+            key = (repo, commit, file)
+            if key not in self._objects:
+                self._objects[key] = self._lfs_object_of(repo, commit, file)
+        except subprocess.CalledProcessError:
+            return None
+        return self._objects[key]
+
+    @staticmethod
+    def _lfs_object_of(repo: pathlib.Path, commit: str, file: str) -> StoredObject | None:
+        pointer = _git(repo, "cat-file", "-p", f"{commit}:{file}")
+        match = _LFS_POINTER.search(pointer)
+        if not match:
+            return None
+        stored = _lfs_object(repo / ".git", match["oid"])
+        return StoredObject(stored, int(match["size"]), match["oid"], commit) if stored.is_file() else None
 
     def _routes(self) -> Callable[[_FrontHandler], bool] | None:
         """Extra routes the front answers itself (none: a read-only Hub)."""

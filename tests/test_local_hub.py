@@ -1,17 +1,25 @@
-"""The local Hub's Range front: byte ranges answered as HTTP says, everything else passed through from olah."""
+"""The local Hub's front: byte ranges answered as HTTP says, the rest passed through from olah; the link; the counts."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import hashlib
 import http.client
+import json
+import os
 import pathlib
+import time
 import urllib.parse
+from collections.abc import Iterator
+
+import pytest
 
 import fashion_mnist
 from scripts import layout
 from tests.conftest import HUB_REPO
-from tests.local_hub import LocalHub
+from tests.local_hub import COUNTS_PATH, Link, LocalHub, RangeFront, StoredObject, free_port
 
-SHARD = layout.shard_path(fashion_mnist.NAME, "test", 0, 2)
+SHARD = layout.shard_path(fashion_mnist.NAME, "test", 0, fashion_mnist.NUM_SHARDS["test"])
 
 
 def request(url: str, method: str = "GET", **headers: str) -> tuple[int, http.client.HTTPMessage, bytes]:
@@ -70,3 +78,99 @@ def test_front_rewrites_redirects_to_itself(local_hub: LocalHub) -> None:
 
     assert status == 307
     assert headers["Location"] == f"{local_hub.endpoint}/api/datasets/org/missing/tree/main/"
+
+
+# --- Ranges from the stored object, the link, the counts ------------------------------------
+
+FILE_URL = "/datasets/org/x/resolve/0123456789abcdef0123456789abcdef01234567/data/train-00000-of-00001.parquet"
+
+
+@pytest.fixture
+def lone_front(tmp_path: pathlib.Path) -> Iterator[tuple[RangeFront, bytes]]:
+    """A front whose upstream (olah's place) answers nothing: what it serves, it serves from the stored object."""
+    content = os.urandom(300_000)
+    stored = tmp_path / "object"
+    stored.write_bytes(content)
+    found = StoredObject(stored, len(content), hashlib.sha256(content).hexdigest(), "0123456789abcdef" * 2 + "01234567")
+    with RangeFront(
+        f"http://127.0.0.1:{free_port()}", stored_object=lambda path: found if path == FILE_URL else None
+    ) as front:
+        yield front, content
+
+
+def test_ranges_are_read_from_the_stored_object_without_olah(lone_front: tuple[RangeFront, bytes]) -> None:
+    front, content = lone_front
+
+    status, headers, body = request(front.url + FILE_URL, Range="bytes=1000-1999")
+
+    assert status == 206
+    assert body == content[1000:2000]
+    assert headers["Content-Range"] == f"bytes 1000-1999/{len(content)}"
+    assert headers["ETag"] == hashlib.sha256(content).hexdigest()  # as olah says it: the LFS SHA-256
+    assert headers["X-Repo-Commit"] == "0123456789abcdef" * 2 + "01234567"
+    assert request(front.url + FILE_URL, Range=f"bytes={len(content)}-")[0] == 416
+    assert request(front.url + FILE_URL)[0] == 502  # a whole file is olah's to send, and olah is not there
+
+
+def test_local_hub_finds_the_lfs_object_behind_a_resolve_url(local_hub: LocalHub, real_repo: pathlib.Path) -> None:
+    sha = local_hub.head(HUB_REPO)
+    for revision in (sha, "main"):
+        stored = local_hub.stored_object(f"/datasets/{HUB_REPO}/resolve/{revision}/{SHARD}")
+        assert stored is not None, revision
+        assert stored.path.read_bytes() == (real_repo / SHARD).read_bytes()
+        assert (stored.commit, stored.sha256) == (sha, layout.sha256_file(real_repo / SHARD))
+
+    assert local_hub.stored_object(f"/datasets/{HUB_REPO}/resolve/main/README.md") is None  # kept in git, not LFS
+    assert local_hub.stored_object(f"/datasets/{HUB_REPO}/resolve/main/data/missing.parquet") is None
+    assert local_hub.stored_object(f"/datasets/{HUB_REPO}/resolve/{'0' * 40}/{SHARD}") is None
+    assert local_hub.stored_object(f"/api/datasets/{HUB_REPO}/revision/main") is None
+
+
+def test_the_link_holds_each_answer_a_round_trip_and_a_new_connection_its_handshake(
+    lone_front: tuple[RangeFront, bytes],
+) -> None:
+    front, _ = lone_front
+    front.link = Link(latency=0.1, handshake_round_trips=2)
+    parts = urllib.parse.urlsplit(front.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        took = []
+        for _ in range(2):
+            started = time.monotonic()
+            connection.request("GET", FILE_URL, headers={"Range": "bytes=0-9"})
+            connection.getresponse().read()
+            took.append(time.monotonic() - started)
+    finally:
+        connection.close()
+
+    assert took[0] >= 0.3  # handshake (2 round trips) + the request's own
+    assert took[1] >= 0.1  # the same connection: one round trip
+    assert front.counts == {"connections": 1, "GET range": 2}
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_link_caps_bandwidth_per_connection_or_shared(lone_front: tuple[RangeFront, bytes], shared: bool) -> None:
+    front, content = lone_front
+    front.link = Link(bytes_per_second=1_000_000, shared_cap=shared)
+    wanted = "bytes=0-299999"
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: request(front.url + FILE_URL, Range=wanted), range(2)))
+    took = time.monotonic() - started
+
+    assert [body for _, _, body in answers] == [content, content]
+    assert took >= (0.6 if shared else 0.3)  # 2 x 300 kB through one 1 MB/s link, or 300 kB through each of two
+
+
+def test_the_counts_are_readable_over_http_and_reset(lone_front: tuple[RangeFront, bytes]) -> None:
+    front, _ = lone_front
+    request(front.url + FILE_URL, Range="bytes=0-9")
+    request(front.url + FILE_URL, method="HEAD")
+
+    status, _, body = request(front.url + COUNTS_PATH)
+
+    assert status == 200
+    assert json.loads(body) == {"connections": 2, "GET range": 1, "HEAD file": 1} == front.counts  # not itself
+    front.reset_counts()
+    assert front.counts == {}
