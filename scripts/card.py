@@ -306,7 +306,9 @@ stream = split_dataset_by_node(stream, rank=rank, world_size=world_size)  # then
 
 def _tools(facts: CardFacts) -> str:
     repo = facts.repo_id
+    test = facts.info.splits["test"]
     test_shard = layout.shard_path(fashion_mnist.NAME, "test", 0, facts.shard_counts.get("test", 1))
+    first_rows = (test.shard_lengths or [test.num_examples])[0]
     pixels_train = f"datasets/{repo}/{layout.split_glob(fashion_mnist.PIXELS, 'train')}.parquet"
     image_test = f"datasets/{repo}/{layout.split_glob(fashion_mnist.NAME, 'test')}.parquet"
     return f"""\
@@ -319,7 +321,7 @@ pandas (with `huggingface_hub` installed, `hf://` paths just work):
 
 ```python
 import pandas as pd
-df = pd.read_parquet("hf://datasets/{repo}/{test_shard}")  # the first 5,000 test examples
+df = pd.read_parquet("hf://datasets/{repo}/{test_shard}")  # the first {first_rows:,} test examples
 ```
 
 polars and DuckDB: both have `hf://` paths of their own, but they reach only the public

@@ -31,7 +31,11 @@ pytestmark = pytest.mark.compat
 RUNNER = pathlib.Path(__file__).with_name("snippet_runner.py")
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 BLOCK_TIMEOUT = 600  # seconds; Spark's start is the slowest
-SIZES = {60_000, 10_000, 70_000, 7_500, 5_000}  # splits, both together, one shard of each
+SPLIT_SIZES = {"train": 60_000, "test": 10_000}
+# Both splits, each, together, and one shard of each (the files cut a split evenly).
+SIZES = {*SPLIT_SIZES.values(), sum(SPLIT_SIZES.values())} | {
+    size // fashion_mnist.NUM_SHARDS[split] for split, size in SPLIT_SIZES.items()
+}
 BATCH = 256  # the card's batch size: a loop's last batch (or its indices) holds at most this many rows
 NUM_LABELS = len(fashion_mnist.LABEL_NAMES)
 

@@ -535,13 +535,14 @@ def test_missing_branch_is_named(
 
 def test_unverified_copy_is_refused_before_any_network_call(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
     repo, table = synthetic_repo
-    with open(repo / "data" / "train-00003-of-00008.parquet", "ab") as shard:
+    tampered = layout.shard_path(fashion_mnist.NAME, "train", 3, fashion_mnist.NUM_SHARDS["train"])
+    with open(repo / tampered, "ab") as shard:
         shard.write(b"tampered")
 
     with pytest.raises(push_to_hub.PushError, match=r"Refusing to push: .* failed verification") as refused:
         push_to_hub.push("org/x", repo, api=HfApi(endpoint=closed_endpoint(), token=TOKEN), archives=table)
 
-    assert "data/train-00003-of-00008.parquet" in str(refused.value)
+    assert tampered in str(refused.value)
 
 
 def test_cli_malformed_repo_id_is_rejected_before_any_network_call(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:

@@ -182,7 +182,7 @@ def test_streaming_into_two_dataloader_workers_gives_every_example_once(
 
 def test_the_too_many_workers_check_sees_a_worker_idle(hub_endpoint: str, datasets_log: pathlib.Path) -> None:
     """Control for the test above: one file with two workers does log the warning, and one worker idles."""
-    one_file = {"test": "data/test-00000-of-00002.parquet"}
+    one_file = {"test": layout.shard_path(fashion_mnist.NAME, "test", 0, fashion_mnist.NUM_SHARDS["test"])}
     stream = datasets.load_dataset(HUB_REPO, data_files=one_file, split="test", streaming=True)
 
     _, per_worker = stream_through_loader(stream, num_workers=2)

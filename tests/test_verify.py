@@ -15,8 +15,8 @@ from PIL import Image
 import fashion_mnist
 from scripts import layout, verify
 
-SHARD = "data/train-00001-of-00008.parquet"
-PIXELS_SHARD = "data/pixels/train-00001-of-00008.parquet"
+SHARD = layout.shard_path(fashion_mnist.NAME, "train", 1, fashion_mnist.NUM_SHARDS["train"])
+PIXELS_SHARD = layout.shard_path(fashion_mnist.PIXELS, "train", 1, fashion_mnist.NUM_SHARDS["train"])
 
 
 def problems_of(repo: pathlib.Path, table: tuple) -> list[str]:
