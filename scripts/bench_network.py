@@ -1,0 +1,522 @@
+"""First use over the network: a cold `load_dataset` and a streamed epoch from a Hub that seems far away.
+
+Every user meets the copy through the Hub, over links where a request costs tens to
+hundreds of milliseconds, and every Colab session or CI job starts with an empty cache.
+Loopback figures hide all of that, so this section serves the copy from the tests' local
+Hub (olah behind `tests.local_hub`'s front) with a `Link` that holds each request one
+round trip (and a new connection's handshake two more) and caps bandwidth per connection
+or for all connections together. Against it, each in a fresh process with an empty
+`HF_HOME`, as a new Colab session would be:
+
+- a cold `load_dataset` of each config, in this copy's layout and with the same rows as
+  one Parquet file per split (the older layout);
+- a Keras-style first use (GET the four archives from the same server, gunzip,
+  `np.frombuffer`) and a torchvision-style one (download to files, check MD5, gunzip to
+  files, parse the IDX files to arrays);
+- a streamed epoch of the card's recipe for each config, beside the same recipe reading
+  local files.
+
+The front counts the requests and connections of each run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+STARTED = time.perf_counter()  # a child's import of `datasets` (through fashion_mnist) is timed from here
+if __package__ in (None, ""):  # run as `python scripts/bench_network.py` (the children below are run so)
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import fashion_mnist  # noqa: E402 - after the path is set
+
+Figures = dict[str, float | None]
+
+HUB_REPO_ID = "org/fashion_mnist"
+ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet file per split
+ARCHIVES_REPO_ID = (
+    "org/fashion_mnist_archives"  # the four original .gz files, for the Keras- and torchvision-style runs
+)
+CONFIG_KEYS = {fashion_mnist.NAME: "image", fashion_mnist.PIXELS: "pixels"}
+CHILD_TIMEOUT = 900.0  # seconds for one child run, far above any run seen
+MB = 1_000_000
+
+
+CONDITION_KEY = re.compile(r"(?P<ms>[\d.]+)ms(?:_(?P<mbps>[\d.]+)mbps_(?P<scope>percon|shared))?")
+
+
+@dataclasses.dataclass(frozen=True)
+class Condition:
+    """One network condition: a round trip in seconds, and a bandwidth cap per connection or shared."""
+
+    latency: float
+    bytes_per_second: float | None = None
+    shared_cap: bool = False
+
+    @property
+    def key(self) -> str:
+        """The condition in figure names: `100ms`, `100ms_100mbps_percon`, `50ms_100mbps_shared`."""
+        if not self.bytes_per_second:
+            return f"{self.latency * 1000:g}ms"
+        scope = "shared" if self.shared_cap else "percon"
+        return f"{self.latency * 1000:g}ms_{self.bytes_per_second * 8 / MB:g}mbps_{scope}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Condition:
+        match = CONDITION_KEY.fullmatch(key)
+        if not match:
+            raise ValueError(f"not a condition key: {key!r}")
+        cap = float(match["mbps"]) * MB / 8 if match["mbps"] else None
+        return cls(float(match["ms"]) / 1000, cap, match["scope"] == "shared")
+
+    def describe(self) -> str:
+        if not self.bytes_per_second:
+            return f"{self.latency * 1000:g} ms, no cap"
+        scope = "shared by all connections" if self.shared_cap else "per connection"
+        return f"{self.latency * 1000:g} ms, {self.bytes_per_second * 8 / MB:g} Mbit/s {scope}"
+
+
+# A 100 Mbit/s link: per connection (what one TCP stream gets from a far server), or the user's whole line.
+CAP = 12.5 * MB
+AIM_CONDITION = Condition(0.1, CAP)  # where parallel files should win clearly: a far server, each stream capped
+COLD_CONDITIONS = {
+    "default": (Condition(0.0, CAP), Condition(0.1, CAP)),
+    "long": tuple(Condition(latency, CAP, shared) for latency in (0.0, 0.05, 0.1) for shared in (False, True)),
+}
+STREAM_LATENCIES = {"default": (0.0,), "long": (0.0, 0.05, 0.1)}
+STREAM_WORKERS = {"default": (2,), "long": (0, 1, 2)}
+
+
+# --- The Hub that seems far away ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FarHub:
+    """The local Hub serving this copy, its one-file twin and the archives; `front` sets the link and counts."""
+
+    endpoint: str
+    front: Any  # tests.local_hub.RangeFront
+
+    def url_of_archives(self) -> str:
+        return f"{self.endpoint}/datasets/{ARCHIVES_REPO_ID}/resolve/main/"
+
+
+@contextlib.contextmanager
+def far_hub(
+    repo: pathlib.Path,
+    one_file: pathlib.Path,
+    archive_dir: pathlib.Path,
+    archives: Sequence[fashion_mnist.Archive],
+    root: pathlib.Path,
+) -> Iterator[FarHub]:
+    """Serve what the push uploads of `repo` and of `one_file`, and the archives, from one local Hub."""
+    from scripts.push_to_hub import upload_set
+    from tests.local_hub import OLAH_CLI, LocalHub
+
+    if not OLAH_CLI.exists():
+        raise Unavailable("olah is not installed (it comes with the `test` extra)")
+    root.mkdir(parents=True, exist_ok=True)
+    with LocalHub(root) as hub:
+        hub.publish(HUB_REPO_ID, upload_set(repo))
+        hub.publish(ONE_FILE_REPO_ID, one_file_upload_set(upload_set(repo), one_file))
+        hub.publish(ARCHIVES_REPO_ID, {a.filename: archive_dir / a.filename for a in archives})
+        yield FarHub(hub.endpoint, hub.front)
+
+
+def one_file_upload_set(copy: Mapping[str, pathlib.Path], one_file: pathlib.Path) -> dict[str, pathlib.Path]:
+    """The copy's upload set with its shards replaced by the one-file layout's (the card's globs match both)."""
+    kept = {path: local for path, local in copy.items() if not path.endswith(".parquet")}
+    shards = {path.relative_to(one_file).as_posix(): path for path in sorted(one_file.rglob("*.parquet"))}
+    return kept | shards
+
+
+class Unavailable(Exception):
+    """This section cannot run here; the reason is reported."""
+
+
+def set_condition(hub: FarHub, condition: Condition) -> None:
+    from tests.local_hub import Link
+
+    hub.front.link = Link(
+        condition.latency, bytes_per_second=condition.bytes_per_second, shared_cap=condition.shared_cap
+    )
+
+
+# --- Runs in fresh processes -----------------------------------------------------------------
+
+
+def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict[str, Any]:
+    """Run `python scripts/bench_network.py COMMAND...` with an empty HF_HOME pointed at `endpoint`; its JSON answer."""
+    home = tempfile.mkdtemp(prefix="hf-home-", dir=work)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))},
+        "HF_HOME": home,
+        "HF_ENDPOINT": endpoint,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, str(pathlib.Path(__file__).resolve()), *command],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark child {' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cold_load(repo_id: str, config: str) -> dict[str, Any]:
+    """Child: import `datasets` and load every split of `config`, as a first cell of a notebook would."""
+    import datasets
+
+    imported = time.perf_counter()
+    loaded = datasets.load_dataset(repo_id, config)
+    done = time.perf_counter()
+    rows = sum(split.num_rows for split in loaded.values())
+    return {"seconds": done - imported, "import_seconds": imported - STARTED, "rows": rows}
+
+
+def keras_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
+    """Child: what `keras.datasets.fashion_mnist.load_data()` does on first use.
+
+    `keras.utils.get_file` fetches each archive with `urlretrieve` (a connection each), then
+    `load_data` gunzips them and views the bytes as uint8 arrays. `archives` is the JSON
+    list of `archive_table`.
+    """
+    import numpy as np
+
+    started = time.perf_counter()
+    rows = 0
+    for archive in json.loads(archives):
+        path = pathlib.Path(directory) / archive["filename"]
+        urllib.request.urlretrieve(base_url + archive["filename"], path)
+        with gzip.open(path, "rb") as file:
+            array = np.frombuffer(file.read(), np.uint8, offset=16 if archive["kind"] == "images" else 8)
+        rows += len(array) if archive["kind"] == "labels" else 0
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def torchvision_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
+    """Child: what torchvision's `FashionMNIST(download=True)` does on first use, with numpy for torch.
+
+    `download_and_extract_archive` per archive: `urlopen` and write in chunks, check the
+    MD5, gunzip to a file; then `read_sn3_pascalvincent_tensor` parses each IDX file.
+    """
+    import numpy as np
+
+    started = time.perf_counter()
+    raw = pathlib.Path(directory)
+    table = json.loads(archives)
+    for archive in table:
+        gz = raw / archive["filename"]
+        with urllib.request.urlopen(base_url + archive["filename"], timeout=60) as response, open(gz, "wb") as file:
+            while chunk := response.read(32 * 1024):
+                file.write(chunk)
+        if hashlib.md5(gz.read_bytes()).hexdigest() != archive["gz_md5"]:
+            raise RuntimeError(f"{gz}: MD5 mismatch")
+        with gzip.open(gz, "rb") as source, open(gz.with_suffix(""), "wb") as target:
+            target.write(source.read())
+    rows = 0
+    for archive in table:
+        data = (raw / archive["filename"]).with_suffix("").read_bytes()
+        dims = data[3]  # IDX: 2 zero bytes, the type, the number of dimensions, then each size big-endian
+        shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+        array = np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+        rows += len(array) if archive["kind"] == "labels" else 0
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def archive_table(archives: Sequence[fashion_mnist.Archive]) -> str:
+    """What the Keras- and torchvision-style children need to know of the archives, as JSON."""
+    return json.dumps([{"filename": a.filename, "kind": a.kind, "gz_md5": a.gz_md5} for a in archives])
+
+
+def stream_epochs(runs: Sequence[Mapping[str, Any]], repeat: int) -> dict[str, Any]:
+    """Child: streamed epochs of the card's recipes, taking turns; the median seconds of each run."""
+    from scripts import bench_recipes as recipes
+
+    recipe = {fashion_mnist.PIXELS: recipes.pixels_stream_batches, fashion_mnist.NAME: recipes.png_stream_batches}
+    times: dict[str, list[float]] = {run["name"]: [] for run in runs}
+    rows: dict[str, int] = {}
+    requests: dict[str, int] = {}
+    for _ in range(repeat):
+        for run in runs:
+            before = front_counts()
+            started = time.perf_counter()
+            rows[run["name"]] = sum(len(labels) for _, labels in recipe[run["config"]](run["repo"], run["workers"]))
+            times[run["name"]].append(time.perf_counter() - started)
+            requests[run["name"]] = request_count(front_counts()) - request_count(before)
+    seconds = {name: statistics.median(values) for name, values in times.items()}
+    return {"seconds": seconds, "rows": rows, "requests": requests}
+
+
+def front_counts() -> dict[str, int]:
+    """The far Hub front's counts, asked of it over HTTP (`tests.local_hub.COUNTS_PATH`)."""
+    with urllib.request.urlopen(os.environ["HF_ENDPOINT"] + "/_front/counts", timeout=30) as response:
+        return json.loads(response.read())
+
+
+def request_count(counts: Mapping[str, int]) -> int:
+    return sum(value for kind, value in counts.items() if kind != "connections")
+
+
+CHILDREN = {"cold-load": cold_load, "keras-style": keras_style, "torchvision-style": torchvision_style}
+
+
+# --- The measurements ------------------------------------------------------------------------
+
+
+def cold_first_use(
+    hub: FarHub,
+    conditions: Sequence[Condition],
+    repeat: int,
+    work: pathlib.Path,
+    archives: Sequence[fashion_mnist.Archive],
+) -> Figures:
+    """Seconds and requests of each first use at each condition: medians of `repeat` runs taking turns.
+
+    Each run must see every example (each split's rows, or the archives' labels), or the section fails.
+    """
+    expected_rows = sum(a.num_examples for a in archives if a.kind == "labels")
+    contenders: dict[str, list[str]] = {}
+    for config, key in CONFIG_KEYS.items():
+        contenders[f"{key}"] = ["cold-load", HUB_REPO_ID, config]
+        contenders[f"{key}_one_file"] = ["cold-load", ONE_FILE_REPO_ID, config]
+    contenders["keras_style"] = ["keras-style", hub.url_of_archives(), archive_table(archives)]
+    contenders["torchvision_style"] = ["torchvision-style", hub.url_of_archives(), archive_table(archives)]
+    figures: Figures = {}
+    for condition in conditions:
+        set_condition(hub, condition)
+        seconds: dict[str, list[float]] = {name: [] for name in contenders}
+        for _ in range(repeat):
+            for name, command in contenders.items():
+                scratch = tempfile.mkdtemp(prefix="first-use-", dir=work)
+                command = [*command, scratch] if command[0] != "cold-load" else command
+                hub.front.reset_counts()
+                answer = run_child(command, hub.endpoint, work)
+                counts = hub.front.counts
+                if answer["rows"] != expected_rows:
+                    raise RuntimeError(
+                        f"{name} saw {answer['rows']} examples at {condition.describe()}, not {expected_rows}"
+                    )
+                seconds[name].append(answer["seconds"])
+                figures[f"cold_requests_{name}_{condition.key}"] = request_count(counts)
+                figures[f"cold_connections_{name}_{condition.key}"] = counts["connections"]
+                if "import_seconds" in answer:
+                    figures["datasets_import_seconds"] = answer["import_seconds"]
+        for name, values in seconds.items():
+            figures[f"cold_seconds_{name}_{condition.key}"] = statistics.median(values)
+        for key in CONFIG_KEYS.values():
+            mine = figures[f"cold_seconds_{key}_{condition.key}"]
+            figures[f"cold_ratio_{key}_{condition.key}"] = (
+                mine / figures[f"cold_seconds_{key}_one_file_{condition.key}"]
+            )
+            figures[f"cold_ratio_{key}_vs_keras_{condition.key}"] = (
+                mine / figures[f"cold_seconds_keras_style_{condition.key}"]
+            )
+    return figures
+
+
+def hub_streaming(
+    hub: FarHub, repo: pathlib.Path, latencies: Sequence[float], workers: Sequence[int], repeat: int, work: pathlib.Path
+) -> Figures:
+    """Examples per second of the card's streams from the far Hub, and from local files in the same child at 0 ms."""
+    figures: Figures = {}
+    for latency in latencies:
+        set_condition(hub, Condition(latency))
+        runs = [
+            {"name": f"{key}_{where}_{count}w", "repo": source, "config": config, "workers": count}
+            for config, key in CONFIG_KEYS.items()
+            for count in workers
+            for where, source in (("hub", HUB_REPO_ID), ("local", str(repo)))
+            if where == "hub" or latency == latencies[0]
+        ]
+        answer = run_child(["stream-epochs", json.dumps(runs), str(repeat)], hub.endpoint, work)
+        condition = Condition(latency).key
+        for name, seconds in answer["seconds"].items():
+            rate = answer["rows"][name] / seconds
+            if "_local_" in name:
+                figures[f"stream_rate_{name}"] = rate
+            else:
+                figures[f"hub_stream_rate_{name}_{condition}"] = rate
+                figures[f"hub_stream_requests_{name}_{condition}"] = answer["requests"][name]
+    for latency in latencies:
+        condition = Condition(latency).key
+        for key in CONFIG_KEYS.values():
+            for count in workers:
+                local = figures.get(f"stream_rate_{key}_local_{count}w")
+                hub_rate = figures.get(f"hub_stream_rate_{key}_hub_{count}w_{condition}")
+                if local and hub_rate:
+                    figures[f"hub_stream_ratio_{key}_{count}w_{condition}"] = hub_rate / local
+    return figures
+
+
+# --- The section -----------------------------------------------------------------------------
+
+
+def bench_network(setup: Any) -> Figures:
+    """The section: cold first uses and Hub streams at the run's conditions (`setup.long` for the whole grid)."""
+    if setup.archive_dir is None:
+        raise Unavailable("no local copy of the archives to serve beside the copy (pass --data-dir)")
+    extent = "long" if getattr(setup, "long", False) else "default"
+    root = pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))
+    with far_hub(setup.repo, setup.one_shard, setup.archive_dir, setup.archives, root) as hub:
+        figures = cold_first_use(hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives)
+        streams = hub_streaming(
+            hub, setup.repo, STREAM_LATENCIES[extent], STREAM_WORKERS[extent], setup.repeat, setup.work
+        )
+    return figures | streams
+
+
+# --- Report --------------------------------------------------------------------------------------
+
+# key pattern -> (comparison, bound): issue 16's targets; `{condition}` and `{workers}` are filled in per run.
+COLD_TARGET = ("<=", 1.0)  # a cold load of each config at most the one-file layout's, at every condition
+COLD_AIM = ("<=", 0.8)  # at 100 ms with a cap per connection: parallel files should win
+HUB_STREAM_TARGET = (">=", 0.7)  # Hub streaming at 0 ms against the same recipe on local files
+
+
+def targets(results: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
+    """The targets of the figures this run has: every cold ratio, and every Hub stream ratio at 0 ms."""
+    found: dict[str, tuple[str, float]] = {}
+    for key in results:
+        if key.startswith("cold_ratio_") and "_vs_keras_" not in key:
+            found[key] = COLD_AIM if key.endswith(f"_{AIM_CONDITION.key}") else COLD_TARGET
+        elif key.startswith("hub_stream_ratio_") and key.endswith("_0ms"):
+            found[key] = HUB_STREAM_TARGET
+    return found
+
+
+def verdict(value: float | None, target: tuple[str, float] | None) -> str:
+    if target is None:
+        return ""
+    comparison, bound = target
+    sign = "≤" if comparison == "<=" else "≥"
+    if value is None:
+        return f"{sign} {bound}: not measured"
+    met = value <= bound if comparison == "<=" else value >= bound
+    return f"{sign} {bound}: {'met' if met else '**missed**'}"
+
+
+def _first_use(results: Mapping[str, Any], name: str, condition: str) -> str:
+    seconds = results.get(f"cold_seconds_{name}_{condition}")
+    if seconds is None:
+        return ""
+    requests = results.get(f"cold_requests_{name}_{condition}")
+    connections = results.get(f"cold_connections_{name}_{condition}")
+    return f"{seconds:.2f} s ({requests:.0f} req., {connections:.0f} conn.)"
+
+
+def first_use_table(results: Mapping[str, Any]) -> str:
+    """Cold first uses, a row per condition and config."""
+    prefix = "cold_seconds_keras_style_"
+    conditions = [Condition.from_key(key.removeprefix(prefix)) for key in results if key.startswith(prefix)]
+    if not conditions:
+        return ""
+    files = " / ".join(f"{count} {split}" for split, count in fashion_mnist.NUM_SHARDS.items())
+    rows = [
+        f"| link | config | this copy ({files} files) | one file a split | ratio | target "
+        "| Keras-style (4 archives) | ratio to it | torchvision-style |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    all_targets = targets(results)
+    for condition in conditions:
+        key = condition.key
+        for config, name in CONFIG_KEYS.items():
+            ratio = results.get(f"cold_ratio_{name}_{key}")
+            keras = results.get(f"cold_ratio_{name}_vs_keras_{key}")
+            rows.append(
+                f"| {condition.describe()} | `{config}` | {_first_use(results, name, key)} "
+                f"| {_first_use(results, f'{name}_one_file', key)} | {ratio:.2f} "
+                f"| {verdict(ratio, all_targets.get(f'cold_ratio_{name}_{key}'))} "
+                f"| {_first_use(results, 'keras_style', key)} | {keras:.2f} "
+                f"| {_first_use(results, 'torchvision_style', key)} |"
+            )
+    return "\n".join(rows)
+
+
+def hub_stream_table(results: Mapping[str, Any]) -> str:
+    """Examples per second of the card's streams: local files, then the Hub at each latency, with requests."""
+    latencies = [
+        lat
+        for lat in STREAM_LATENCIES["long"]
+        if any(f"_{Condition(lat).key}" in k for k in results if k.startswith("hub_stream_rate_"))
+    ]
+    if not latencies:
+        return ""
+    head = " | ".join(f"Hub, {lat * 1000:g} ms" for lat in latencies)
+    rows = [f"| stream | workers | local files | {head} | Hub 0 ms / local | target | requests an epoch |"]
+    rows.append("|---|---:|---:|" + "---:|" * len(latencies) + "---:|---|---:|")
+    all_targets = targets(results)
+    for config, name in CONFIG_KEYS.items():
+        for workers in STREAM_WORKERS["long"]:
+            local = results.get(f"stream_rate_{name}_local_{workers}w")
+            if local is None:
+                continue
+            hub = [results.get(f"hub_stream_rate_{name}_hub_{workers}w_{Condition(lat).key}") for lat in latencies]
+            ratio_key = f"hub_stream_ratio_{name}_{workers}w_0ms"
+            ratio = results.get(ratio_key)
+            requests = results.get(f"hub_stream_requests_{name}_hub_{workers}w_0ms")
+            cells = " | ".join("" if rate is None else f"{rate:,.0f}" for rate in hub)
+            rows.append(
+                f"| `{config}` | {workers} | {local:,.0f} | {cells} | {'' if ratio is None else f'{ratio:.2f}'} "
+                f"| {verdict(ratio, all_targets.get(ratio_key))} | {'' if requests is None else f'{requests:.0f}'} |"
+            )
+    return "\n".join(rows)
+
+
+def markdown(results: Mapping[str, Any]) -> str:
+    """The section's part of the card's Performance block."""
+    first_use, streams = first_use_table(results), hub_stream_table(results)
+    if not first_use and not streams:
+        return ""
+    imported = results.get("datasets_import_seconds")
+    return f"""\
+First use over the network: the local Hub holds each request one round trip (a new connection two more, for TCP and
+TLS) and caps bandwidth as the link column says; every run is a fresh process with an empty `HF_HOME`. A cold
+`load_dataset` downloads and prepares one config's two splits (the `import datasets` before it, {imported or 0:.2f} s
+here, is left out); the Keras-style run downloads the four archives as `keras.utils.get_file` does, gunzips them
+and views them as arrays; the torchvision-style run also writes each file, checks its MD5 and gunzips to a file.
+
+{first_use}
+
+Streaming the train split from the Hub as the usage section shows, examples per second (the
+local-files run is the same recipe on a local copy, in the same process, taking turns):
+
+{streams}"""
+
+
+# --- Command line (the children) ---------------------------------------------------------------
+
+
+def main(argv: Sequence[str]) -> int:
+    """`cold-load REPO CONFIG`, `keras-style URL DIR`, `torchvision-style URL DIR`, `stream-epochs RUNS REPEAT`."""
+    command, *args = argv
+    if command == "stream-epochs":
+        answer = stream_epochs(json.loads(args[0]), int(args[1]))
+    else:
+        answer = CHILDREN[command](*args)
+    print(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
