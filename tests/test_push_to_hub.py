@@ -221,9 +221,11 @@ def test_rebuild_with_other_shard_counts_is_one_commit_that_deletes_the_stale_sh
     tmp_path: pathlib.Path,
 ) -> None:
     repo, table = synthetic_repo
+    today = dict(fashion_mnist.NUM_SHARDS)
+    rebuild(repo, table, monkeypatch, train=8, test=2)  # the layout the Hub copy had before 16 files a split
     before = push_to_hub.push(repo_id, repo, api=api(), archives=table).commit.oid
     old_shards = {path for path in push_to_hub.upload_set(repo) if path.endswith(".parquet")}
-    rebuild(repo, table, monkeypatch, train=4, test=1)
+    rebuild(repo, table, monkeypatch, **today)
     new_shards = {path for path in push_to_hub.upload_set(repo) if path.endswith(".parquet")}
 
     result = push_to_hub.push(repo_id, repo, api=api(), archives=table)
