@@ -94,7 +94,7 @@ class Condition:
 CAP = 12.5 * MB
 AIM_CONDITION = Condition(0.1, CAP)  # where parallel files should win clearly: a far server, each stream capped
 COLD_CONDITIONS = {
-    "default": (Condition(0.0, CAP), Condition(0.1, CAP)),
+    "default": (Condition(0.1, CAP), Condition(0.1, CAP, shared_cap=True)),
     "long": tuple(Condition(latency, CAP, shared) for latency in (0.0, 0.05, 0.1) for shared in (False, True)),
 }
 STREAM_LATENCIES = {"default": (0.0,), "long": (0.0, 0.05, 0.1)}
@@ -290,6 +290,8 @@ def cold_first_use(
     repeat: int,
     work: pathlib.Path,
     archives: Sequence[fashion_mnist.Archive],
+    *,
+    with_torchvision: bool = True,
 ) -> Figures:
     """Seconds and requests of each first use at each condition: medians of `repeat` runs taking turns.
 
@@ -301,7 +303,8 @@ def cold_first_use(
         contenders[f"{key}"] = ["cold-load", HUB_REPO_ID, config]
         contenders[f"{key}_one_file"] = ["cold-load", ONE_FILE_REPO_ID, config]
     contenders["keras_style"] = ["keras-style", hub.url_of_archives(), archive_table(archives)]
-    contenders["torchvision_style"] = ["torchvision-style", hub.url_of_archives(), archive_table(archives)]
+    if with_torchvision:
+        contenders["torchvision_style"] = ["torchvision-style", hub.url_of_archives(), archive_table(archives)]
     figures: Figures = {}
     for condition in conditions:
         set_condition(hub, condition)
@@ -336,18 +339,29 @@ def cold_first_use(
 
 
 def hub_streaming(
-    hub: FarHub, repo: pathlib.Path, latencies: Sequence[float], workers: Sequence[int], repeat: int, work: pathlib.Path
+    hub: FarHub,
+    repo: pathlib.Path,
+    latencies: Sequence[float],
+    workers: Sequence[int],
+    repeat: int,
+    work: pathlib.Path,
+    *,
+    with_one_file: bool = False,
 ) -> Figures:
-    """Examples per second of the card's streams from the far Hub, and from local files in the same child at 0 ms."""
+    """Examples per second of the card's streams from the far Hub, and from local files in the same child at 0 ms.
+
+    `with_one_file` streams the one-file layout from the Hub too.
+    """
     figures: Figures = {}
+    sources = {"hub": HUB_REPO_ID, "local": str(repo)} | ({"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {})
     for latency in latencies:
         set_condition(hub, Condition(latency))
         runs = [
             {"name": f"{key}_{where}_{count}w", "repo": source, "config": config, "workers": count}
             for config, key in CONFIG_KEYS.items()
             for count in workers
-            for where, source in (("hub", HUB_REPO_ID), ("local", str(repo)))
-            if where == "hub" or latency == latencies[0]
+            for where, source in sources.items()
+            if where != "local" or latency == latencies[0]
         ]
         answer = run_child(["stream-epochs", json.dumps(runs), str(repeat)], hub.endpoint, work)
         condition = Condition(latency).key
@@ -379,9 +393,17 @@ def bench_network(setup: Any) -> Figures:
     extent = "long" if getattr(setup, "long", False) else "default"
     root = pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))
     with far_hub(setup.repo, setup.one_shard, setup.archive_dir, setup.archives, root) as hub:
-        figures = cold_first_use(hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives)
+        figures = cold_first_use(
+            hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives, with_torchvision=extent == "long"
+        )
         streams = hub_streaming(
-            hub, setup.repo, STREAM_LATENCIES[extent], STREAM_WORKERS[extent], setup.repeat, setup.work
+            hub,
+            setup.repo,
+            STREAM_LATENCIES[extent],
+            STREAM_WORKERS[extent],
+            setup.repeat,
+            setup.work,
+            with_one_file=extent == "long",
         )
     return figures | streams
 
@@ -455,11 +477,8 @@ def first_use_table(results: Mapping[str, Any]) -> str:
 
 def hub_stream_table(results: Mapping[str, Any]) -> str:
     """Examples per second of the card's streams: local files, then the Hub at each latency, with requests."""
-    latencies = [
-        lat
-        for lat in STREAM_LATENCIES["long"]
-        if any(f"_{Condition(lat).key}" in k for k in results if k.startswith("hub_stream_rate_"))
-    ]
+    rates = [key for key in results if key.startswith("hub_stream_rate_")]
+    latencies = [lat for lat in STREAM_LATENCIES["long"] if any(k.endswith(f"_{Condition(lat).key}") for k in rates)]
     if not latencies:
         return ""
     head = " | ".join(f"Hub, {lat * 1000:g} ms" for lat in latencies)
@@ -467,19 +486,24 @@ def hub_stream_table(results: Mapping[str, Any]) -> str:
     rows.append("|---|---:|---:|" + "---:|" * len(latencies) + "---:|---|---:|")
     all_targets = targets(results)
     for config, name in CONFIG_KEYS.items():
-        for workers in STREAM_WORKERS["long"]:
-            local = results.get(f"stream_rate_{name}_local_{workers}w")
-            if local is None:
-                continue
-            hub = [results.get(f"hub_stream_rate_{name}_hub_{workers}w_{Condition(lat).key}") for lat in latencies]
-            ratio_key = f"hub_stream_ratio_{name}_{workers}w_0ms"
-            ratio = results.get(ratio_key)
-            requests = results.get(f"hub_stream_requests_{name}_hub_{workers}w_0ms")
-            cells = " | ".join("" if rate is None else f"{rate:,.0f}" for rate in hub)
-            rows.append(
-                f"| `{config}` | {workers} | {local:,.0f} | {cells} | {'' if ratio is None else f'{ratio:.2f}'} "
-                f"| {verdict(ratio, all_targets.get(ratio_key))} | {'' if requests is None else f'{requests:.0f}'} |"
-            )
+        for where, label in (("hub", f"`{config}`"), ("hub_one_file", f"`{config}`, one file a split")):
+            for workers in STREAM_WORKERS["long"]:
+                hub = [
+                    results.get(f"hub_stream_rate_{name}_{where}_{workers}w_{Condition(lat).key}") for lat in latencies
+                ]
+                if not any(hub):
+                    continue
+                mine = where == "hub"  # the local run and the target belong to this copy's own layout
+                local = results.get(f"stream_rate_{name}_local_{workers}w") if mine else None
+                ratio_key = f"hub_stream_ratio_{name}_{workers}w_0ms"
+                ratio, target = (results.get(ratio_key), all_targets.get(ratio_key)) if mine else (None, None)
+                requests = results.get(f"hub_stream_requests_{name}_{where}_{workers}w_{Condition(latencies[-1]).key}")
+                cells = " | ".join("" if rate is None else f"{rate:,.0f}" for rate in hub)
+                rows.append(
+                    f"| {label} | {workers} | {'' if local is None else f'{local:,.0f}'} | {cells} "
+                    f"| {'' if ratio is None else f'{ratio:.2f}'} | {verdict(ratio, target)} "
+                    f"| {'' if requests is None else f'{requests:.0f}'} |"
+                )
     return "\n".join(rows)
 
 
