@@ -71,6 +71,9 @@ def free_port() -> int:
 
 # --- The Range-honouring front ----------------------------------------------------------
 
+PACE_CHUNK = 64 * 1024  # bytes sent between two looks at the bandwidth cap
+PACE_BURST = 0.05  # seconds of idle link a late sender may still use
+
 
 @dataclasses.dataclass(frozen=True)
 class Link:
@@ -95,16 +98,22 @@ class Link:
 
 
 class _Pacer:
-    """Sends at most `rate` bytes a second through whoever shares it: a virtual clock of when the link is free."""
+    """Sends at most `rate` bytes a second through whoever shares it: a token bucket holding `burst` seconds.
 
-    def __init__(self, rate: float) -> None:
+    The bucket lets a sender that wakes late (a busy machine schedules threads late) use the
+    time the link sat idle, as a real link's queue would, up to `burst`; without it, many
+    paced connections on a loaded machine would get less than the rate between them.
+    """
+
+    def __init__(self, rate: float, burst: float = PACE_BURST) -> None:
         self._rate = rate
+        self._burst = burst
         self._free_at = 0.0
         self._lock = threading.Lock()
 
     def wait_for(self, num_bytes: int) -> None:
         with self._lock:
-            start = max(self._free_at, time.monotonic())
+            start = max(self._free_at, time.monotonic() - self._burst)
             self._free_at = start + num_bytes / self._rate
             done_at = self._free_at
         time.sleep(max(0.0, done_at - time.monotonic()))
@@ -136,7 +145,6 @@ class _FileSlice:
 
 
 StoredObjectFinder = Callable[[str], "StoredObject | None"]
-PACE_CHUNK = 64 * 1024  # bytes sent between two looks at the bandwidth cap
 
 
 class RangeFront:

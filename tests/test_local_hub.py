@@ -17,7 +17,7 @@ import pytest
 import fashion_mnist
 from scripts import layout
 from tests.conftest import HUB_REPO
-from tests.local_hub import COUNTS_PATH, Link, LocalHub, RangeFront, StoredObject, free_port
+from tests.local_hub import COUNTS_PATH, PACE_BURST, Link, LocalHub, RangeFront, StoredObject, free_port
 
 SHARD = layout.shard_path(fashion_mnist.NAME, "test", 0, fashion_mnist.NUM_SHARDS["test"])
 
@@ -160,7 +160,8 @@ def test_the_link_caps_bandwidth_per_connection_or_shared(lone_front: tuple[Rang
     took = time.monotonic() - started
 
     assert [body for _, _, body in answers] == [content, content]
-    assert took >= (0.6 if shared else 0.3)  # 2 x 300 kB through one 1 MB/s link, or 300 kB through each of two
+    # 2 x 300 kB through one 1 MB/s link, or 300 kB through each of two; less the burst an idle link allows
+    assert took >= (0.6 if shared else 0.3) - PACE_BURST
 
 
 def test_the_counts_are_readable_over_http_and_reset(lone_front: tuple[RangeFront, bytes]) -> None:
