@@ -47,7 +47,7 @@ from scripts.verify import CardError, VerificationError, load_card, verify_repo
 
 REPO_TYPE = "dataset"
 DEFAULT_MESSAGE = "Update Fashion-MNIST: card, infos, preview and Parquet shards"
-FIXED_FILES = (layout.CARD, layout.INFOS, layout.PREVIEW)
+FIXED_FILES = (layout.CARD, layout.INFOS, layout.PREVIEW, layout.CHECKSUMS)
 PROBE_TIMEOUT = 10.0  # seconds
 
 
