@@ -357,11 +357,12 @@ def write_preview(images: np.ndarray, labels: np.ndarray, path: pathlib.Path) ->
     """Render the sprite from the first examples of each class of the train split.
 
     From the archives' pixels, which the shards' PNGs decode to exactly (verify renders it
-    again from the shards and compares).
+    again from the shards and compares). PIL's default compression: `optimize=True` took four
+    times as long for a file 1% smaller.
     """
     sprite = preview.sprite_of(labels, lambda indices: images[indices], fashion_mnist.LABEL_NAMES)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sprite.save(path, format="PNG", optimize=True)
+    sprite.save(path, format="PNG")
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import fashion_mnist
-from scripts import card, layout
+from scripts import card
 
 TEMPLATE = "---\nold: yaml\n---\n# Title\n\nHand prose.\n\n" + "".join(
     f"<!-- BEGIN GENERATED: {name} -->\nold {name}\n<!-- END GENERATED: {name} -->\n\nMore prose.\n\n"
