@@ -12,7 +12,10 @@ and the whole copy passes `scripts/verify.py` (which also re-renders the preview
 the shards and compares pixels). The push then compares every file with the remote one
 (LFS SHA-256, or git blob id for small files) so unchanged files are not sent again,
 deletes remote shards the build no longer has, and makes no commit when nothing changed.
-`--dry-run` only reads the remote file list and prints the plan.
+`--dry-run` only reads the remote file list and prints the plan. Whatever the Hub answers
+(a busy repo, rate limiting, a server error, a lost connection, a refusal) is reported in
+one line that names the repo, says what the remote holds now (read back after a failed
+write) and what to do; running the push again is always safe.
 
 The endpoint and token are huggingface_hub's usual ones: `HF_ENDPOINT`, and `HF_TOKEN`
 or the login cache (`hf auth login`). `--token-file PATH` reads the token from a file
