@@ -81,8 +81,9 @@ class BuildSummary:
         sources = sorted(set(self.served_by.values()))
         return (
             f"Built the Hub copy in {self.repo_dir} in {self.seconds:.1f} s: {parts}; {total:,} bytes of "
-            f"Parquet in all. Archives from: {'; '.join(sources)}. Wrote {layout.CARD}, {layout.INFOS} and "
-            f"{layout.PREVIEW}. Next: `python scripts/verify.py --repo-dir {self.repo_dir}` before pushing."
+            f"Parquet in all. Archives from: {'; '.join(sources)}. Wrote {layout.CARD}, {layout.INFOS}, "
+            f"{layout.PREVIEW} and {layout.CHECKSUMS}. Next: `python scripts/verify.py --repo-dir {self.repo_dir}` "
+            "before pushing."
         )
 
 
@@ -165,6 +166,7 @@ def _write_task(task: ShardTask, out_dir: pathlib.Path) -> ShardRecord:
 
 
 def _write_preview(out_dir: pathlib.Path) -> None:
+    """The preview, from the train split's arrays, as a pool task."""
     write_preview(*_worker_splits["train"], out_dir / layout.PREVIEW)
 
 
@@ -180,8 +182,11 @@ def write_files(
     tasks = shard_tasks(splits)
     if num_proc <= 1:
         _keep_splits(splits)
-        _write_preview(out_dir)
-        return [_write_task(task, out_dir) for task in tasks]
+        try:
+            _write_preview(out_dir)
+            return [_write_task(task, out_dir) for task in tasks]
+        finally:
+            _keep_splits({})  # the arrays go with the build
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with (
