@@ -450,7 +450,7 @@ def describe_failure(
 ) -> str:
     """One line for a failed request: a lost connection, a busy repo, a rate limit, a server error, a refusal."""
     if isinstance(error, httpx2.TransportError):
-        detail = one_line(error) or "no answer"
+        detail = one_line(error).rstrip(".") or "no answer"
         return (
             f"Lost the connection to the Hub while pushing to {where} ({type(error).__name__}: {detail}). "
             f"{remote()} Check the network, then run the push again."
