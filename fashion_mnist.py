@@ -23,6 +23,7 @@ names, split sizes, checksums, citation) is defined here, once.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import hashlib
@@ -219,6 +220,15 @@ SPLITS = ("train", "test")
 # among 2, 4, 8 or 16 workers or nodes.
 NUM_SHARDS = {"train": 16, "test": 16}
 
+
+def shard_bounds(num_examples: int, num_shards: int) -> list[tuple[int, int]]:
+    """`(start, stop)` of each of `num_shards` contiguous pieces, sizes differing by at most one (the first ones
+    longer): the cut `datasets.Dataset.shard(contiguous=True)` makes, for generator shards and Hub files alike."""
+    size, longer = divmod(num_examples, num_shards)
+    starts = [index * size + min(index, longer) for index in range(num_shards + 1)]
+    return list(itertools.pairwise(starts))
+
+
 # --- IDX format ----------------------------------------------------------------------
 
 IDX_MAGIC = {"images": 0x00000803, "labels": 0x00000801}  # ubyte data, 3 or 1 dimensions
@@ -356,18 +366,23 @@ def gunzip_bounded(compressed: bytes, limit: int, where: str, archive: Archive |
     """Decompress a (possibly multi-member) gzip stream, refusing to produce more than `limit` bytes.
 
     Output is produced a chunk at a time (`max_length`), so a gzip bomb is stopped after
-    `limit` bytes instead of filling memory. Raises `ArchiveCorruptError` for anything
-    that is not one complete gzip stream, `ArchiveTooLargeError` past the limit.
+    `limit` bytes instead of filling memory. Input is fed a chunk at a time too: zlib copies
+    the input it has not consumed (`unconsumed_tail`) after every call, which, with the
+    whole archive as input, would copy it over and over. Raises `ArchiveCorruptError` for
+    anything that is not one complete gzip stream, `ArchiveTooLargeError` past the limit.
     """
     chunks: list[bytes] = []
     size = 0
-    pending = memoryview(compressed)
+    remaining = memoryview(compressed)  # input no decompressor has seen yet
     try:
         while True:  # one gzip member per turn; concatenated members are valid gzip
             decompressor = zlib.decompressobj(wbits=31)
+            piece: bytes | memoryview = b""
             while not decompressor.eof:
-                chunk = decompressor.decompress(pending, min(_CHUNK, limit + 1 - size))
-                pending = memoryview(decompressor.unconsumed_tail)
+                if not piece:
+                    piece, remaining = remaining[:_CHUNK], remaining[_CHUNK:]
+                chunk = decompressor.decompress(piece, min(_CHUNK, limit + 1 - size))
+                piece = decompressor.unconsumed_tail
                 size += len(chunk)
                 if size > limit:
                     what = f"{archive.num_examples:,} {archive.kind}, " if archive else ""
@@ -377,10 +392,11 @@ def gunzip_bounded(compressed: bytes, limit: int, where: str, archive: Archive |
                         "not Fashion-MNIST (a wrong file or a decompression bomb); delete it and get it again."
                     )
                 chunks.append(chunk)
-                if not chunk and not pending and not decompressor.eof:
+                if not chunk and not piece and not remaining and not decompressor.eof:
                     raise EOFError("the compressed stream ends before the end-of-stream marker")
-            pending = memoryview(decompressor.unused_data)
-            if not pending.nbytes:
+            if decompressor.unused_data:  # the next member starts inside the last piece
+                remaining = memoryview(decompressor.unused_data + remaining.tobytes())
+            if not remaining.nbytes:
                 return b"".join(chunks)
     except (EOFError, zlib.error) as error:
         raise ArchiveCorruptError(
@@ -460,8 +476,24 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
         return dataset_info(self.config.name)
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        arrays = {archive.filename: self._fetch_verified(archive, dl_manager) for archive in self.config.archives}
         generators = []
+        for split, (images, labels) in self.verified_splits(dl_manager).items():
+            shards = [
+                (start, images[start:stop], labels[start:stop])
+                for start, stop in shard_bounds(len(images), NUM_SHARDS[split])
+            ]
+            generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"shards": shards}))
+        return generators
+
+    def verified_splits(self, dl_manager: datasets.DownloadManager) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Split -> its `(n, 28, 28)` images and `(n,)` labels, each archive from its first good source.
+
+        Every archive is read, decompressed and checked once, before any example exists:
+        the examples `_generate_examples` yields, and the Hub copy's shards that
+        `scripts/build.py` writes straight from these arrays, both start here.
+        """
+        arrays = {archive.filename: self._fetch_verified(archive, dl_manager) for archive in self.config.archives}
+        splits = {}
         for split in SPLITS:
             images, labels = (arrays[_archive_for(self.config.archives, split, kind).filename] for kind in IDX_MAGIC)
             if len(images) != len(labels):
@@ -470,12 +502,8 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
                     f"archive holds {len(labels)}; they must agree. One of the files is from another "
                     "release; get both again from the same source."
                 )
-            bounds = np.linspace(0, len(images), NUM_SHARDS[split] + 1).astype(int)
-            shards = [
-                (int(start), images[start:stop], labels[start:stop]) for start, stop in itertools.pairwise(bounds)
-            ]
-            generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"shards": shards}))
-        return generators
+            splits[split] = images, labels
+        return splits
 
     def _generate_examples(self, shards: list[tuple[int, np.ndarray, np.ndarray]]) -> Iterator[tuple[int, dict]]:
         for start, images, labels in shards:
@@ -567,12 +595,8 @@ class FashionMnist(datasets.GeneratorBasedBuilder):
     ) -> None:
         """`datasets`' build, with every process it forks (the `num_proc` pool and its manager) bound
         to this one: they die with it, even when it is killed with SIGKILL."""
-        global _bind_forked_children
-        previous, _bind_forked_children = _bind_forked_children, True
-        try:
+        with children_die_with_this_process():
             super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
-        finally:
-            _bind_forked_children = previous
 
     def _prepare_split_single(self, *args: object, **kwargs: object) -> Iterator:
         """Runs in each `num_proc` worker; `pause_point` lets tests kill the build while workers write."""
@@ -774,6 +798,17 @@ def _archive_for(archives: Sequence[Archive], split: str, kind: str) -> Archive:
 _bind_forked_children = False
 _forking_pid = os.getpid()
 _PR_SET_PDEATHSIG = 1
+
+
+@contextlib.contextmanager
+def children_die_with_this_process() -> Iterator[None]:
+    """While inside: every process this one forks gets SIGKILL when this one dies (see `_die_with_parent`)."""
+    global _bind_forked_children
+    previous, _bind_forked_children = _bind_forked_children, True
+    try:
+        yield
+    finally:
+        _bind_forked_children = previous
 
 
 def _record_forking_pid() -> None:

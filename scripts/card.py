@@ -24,9 +24,10 @@ FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 class CardFacts:
     """What the card states that is not in the builder module: the Hub copy's own numbers."""
 
-    infos: dict[str, datasets.DatasetInfo]  # config -> the builder's info, with the copy's splits, sizes, checksums
+    infos: dict[str, datasets.DatasetInfo]  # config -> the builder's info, with the copy's splits and sizes
     label_counts: dict[str, list[int]]  # split -> examples per class (the same in every config)
     repo_id: str
+    parquet_bytes: dict[str, dict[str, int]]  # config -> split -> bytes of its Parquet files
 
     @property
     def info(self) -> datasets.DatasetInfo:
@@ -128,14 +129,12 @@ def _labels(facts: CardFacts) -> str:
 def _splits(facts: CardFacts) -> str:
     lines = ["| config | split | examples | Parquet files | Parquet bytes |", "|---|---|---:|---:|---:|"]
     for config, info in facts.infos.items():
-        shard_bytes = {name: 0 for name in info.splits}
-        for path, record in (info.download_checksums or {}).items():
-            shard_bytes[layout.SHARD_PATTERN.match(path.rsplit("/", 1)[-1])["split"]] += record["num_bytes"]
+        shard_bytes = facts.parquet_bytes.get(config, {})
         for name, split in info.splits.items():
             files = len(split.shard_lengths or [])
             lines.append(
                 f"| `{config}` | {name} | {split.num_examples:,} | {files} in `{layout.CONFIG_DIRS[config]}/` | "
-                f"{shard_bytes[name]:,} |"
+                f"{shard_bytes.get(name, 0):,} |"
             )
     return "\n".join(lines)
 

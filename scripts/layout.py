@@ -17,6 +17,7 @@ CARD = "README.md"
 INFOS = "dataset_infos.json"
 DATA_DIR = "data"  # everything the build generates lives under it, so one directory swap replaces it all
 PREVIEW = f"{DATA_DIR}/preview.png"
+CHECKSUMS = f"{DATA_DIR}/checksums.json"  # each shard's size and SHA-256: what verify holds the files to
 ROW_GROUP_SIZE = 1000  # rows per Parquet row group: small reads for the viewer and `reshard()`
 # Config -> directory of its shards. The default config keeps the layout it always had; `data/train-*`
 # does not match `data/pixels/train-*`, so each config's globs name its own files only.

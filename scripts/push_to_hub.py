@@ -12,7 +12,10 @@ and the whole copy passes `scripts/verify.py` (which also re-renders the preview
 the shards and compares pixels). The push then compares every file with the remote one
 (LFS SHA-256, or git blob id for small files) so unchanged files are not sent again,
 deletes remote shards the build no longer has, and makes no commit when nothing changed.
-`--dry-run` only reads the remote file list and prints the plan.
+`--dry-run` only reads the remote file list and prints the plan. Whatever the Hub answers
+(a busy repo, rate limiting, a server error, a lost connection, a refusal) is reported in
+one line that names the repo, says what the remote holds now (read back after a failed
+write) and what to do; running the push again is always safe.
 
 The endpoint and token are huggingface_hub's usual ones: `HF_ENDPOINT`, and `HF_TOKEN`
 or the login cache (`hf auth login`). `--token-file PATH` reads the token from a file
@@ -30,11 +33,12 @@ import pathlib
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 if __package__ in (None, ""):  # run as `python scripts/push_to_hub.py`
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+import httpx2
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile, get_token
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError, RepositoryNotFoundError, RevisionNotFoundError
@@ -47,7 +51,7 @@ from scripts.verify import CardError, VerificationError, load_card, verify_repo
 
 REPO_TYPE = "dataset"
 DEFAULT_MESSAGE = "Update Fashion-MNIST: card, infos, preview and Parquet shards"
-FIXED_FILES = (layout.CARD, layout.INFOS, layout.PREVIEW)
+FIXED_FILES = (layout.CARD, layout.INFOS, layout.PREVIEW, layout.CHECKSUMS)
 PROBE_TIMEOUT = 10.0  # seconds
 
 
@@ -282,8 +286,11 @@ def push(
     if not dry_run:
         check_token(api, repo_id)
     # Shared with other readers, exclusive of a build's commit: the copy verified is the copy uploaded.
-    with repo_lock.reading(repo_dir):
-        return _push_verified(api, repo_id, repo_dir, dry_run, private, create_pr, revision, message, archives)
+    try:
+        with repo_lock.reading(repo_dir):
+            return _push_verified(api, repo_id, repo_dir, dry_run, private, create_pr, revision, message, archives)
+    except repo_lock.RepoBusyError as error:
+        raise PushError(f"Refusing to push datasets/{repo_id}: {error} Nothing was sent.") from error
 
 
 def _push_verified(
@@ -301,9 +308,10 @@ def _push_verified(
     check_reachable(api.endpoint, repo_id)
     with hub_errors(api.endpoint, repo_id, revision):
         plan = plan_push(api, repo_id, repo_dir, revision=revision)
-        if dry_run or plan.empty:
-            return PushResult(plan, dry_run, None)
-        check_upload_set(repo_dir, plan.files)  # the set the plan read, checked again just before sending
+    if dry_run or plan.empty:
+        return PushResult(plan, dry_run, None)
+    check_upload_set(repo_dir, plan.files)  # the set the plan read, checked again just before sending
+    with hub_errors(api.endpoint, repo_id, revision, remote=lambda: remote_after_failure(api, plan)):
         if not plan.repo_exists:
             api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
         commit = api.create_commit(
@@ -378,33 +386,104 @@ def _status(error: HfHubHTTPError) -> int | None:
     return error.response.status_code if error.response is not None else None
 
 
+NOTHING_SENT = "Nothing was sent: the remote is as it was."
+UNCHANGED = "Nothing was committed: the remote is as it was."
+BUSY_STATUSES = (409, 423)  # a conflicting operation in progress, a locked repo
+
+
+def remote_after_failure(api: HfApi, plan: Plan) -> str:
+    """What a push that failed while writing left on the remote, as the remote itself now says.
+
+    A write the Hub refused commits nothing, but a connection lost after the commit
+    request went out may or may not have been applied: the branch's head tells.
+    """
+    try:
+        head = api.dataset_info(plan.repo_id, revision=plan.revision).sha
+    except (HfHubHTTPError, httpx2.TransportError):
+        return (
+            "Whether anything was committed could not be checked; running the push again is safe: it compares "
+            "with the remote and sends only what differs."
+        )
+    if head == plan.head:
+        return UNCHANGED
+    return (
+        f"The remote's {plan.revision or 'main'} is now at {head}, not at the {plan.head or 'empty repo'} this push "
+        "planned against; run the push again to compare with it."
+    )
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """The first non-empty line of a message, shortened: an error a push reports stays on one line."""
+    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _retry_after(error: HfHubHTTPError) -> str:
+    seconds = error.response.headers.get("Retry-After", "") if error.response is not None else ""
+    return f"{int(seconds)} s" if seconds.strip().isdigit() else "a few minutes"
+
+
 @contextlib.contextmanager
-def hub_errors(endpoint: str, repo_id: str, revision: str | None) -> Iterator[None]:
-    """Turn huggingface_hub's HTTP errors into `PushError`s that name the repo and say what to do."""
+def hub_errors(
+    endpoint: str, repo_id: str, revision: str | None, remote: Callable[[], str] = lambda: NOTHING_SENT
+) -> Iterator[None]:
+    """Turn what the Hub (or the network to it) answers into a one-line `PushError`: the repo, what happened,
+    what the remote holds now (`remote()`), and what to do."""
     where = f"datasets/{repo_id} at {endpoint}"
     try:
         yield
     except RevisionNotFoundError as error:
         raise missing_branch(endpoint, repo_id, revision) from error
-    except HfHubHTTPError as error:
-        if _status(error) in (401, 403):
-            raise PushError(
-                f"Not authorised for {where} (HTTP {_status(error)}): use a token with write access to this repo "
-                "(`hf auth login`, HF_TOKEN or --token-file), or check the namespace in the repo id."
-            ) from error
-        if _status(error) == 412:
-            raise PushError(
-                f"{where} changed while this push was uploading: a commit landed on "
-                f"{revision or 'main'} after the plan was made (HTTP 412). Nothing was committed; run the push "
-                "again to plan against the new state."
-            ) from error
-        raise PushError(f"The Hub refused the push to {where}: {error}") from error
+    except (HfHubHTTPError, httpx2.TransportError) as error:
+        raise PushError(describe_failure(error, where, revision, remote)) from error
     except RuntimeError as error:  # huggingface_hub wraps a failed LFS upload: "Error while uploading 'x' to the Hub."
-        cause = f" ({error.__cause__})" if error.__cause__ else ""
+        if isinstance(error.__cause__, (HfHubHTTPError, httpx2.TransportError)):
+            raise PushError(describe_failure(error.__cause__, where, revision, remote)) from error
         raise PushError(
-            f"The upload to {where} failed: {error}{cause}. Nothing was committed, so the remote is unchanged; "
-            "run the push again (content already uploaded is not sent twice)."
+            f"The upload to {where} failed: {one_line(error)}. {remote()} Run the push again (content already "
+            "uploaded is not sent twice)."
         ) from error
+
+
+def describe_failure(
+    error: HfHubHTTPError | httpx2.TransportError, where: str, revision: str | None, remote: Callable[[], str]
+) -> str:
+    """One line for a failed request: a lost connection, a busy repo, a rate limit, a server error, a refusal."""
+    if isinstance(error, httpx2.TransportError):
+        detail = one_line(error).rstrip(".") or "no answer"
+        return (
+            f"Lost the connection to the Hub while pushing to {where} ({type(error).__name__}: {detail}). "
+            f"{remote()} Check the network, then run the push again."
+        )
+    status = _status(error)
+    server = one_line(error.server_message or "")
+    detail = f"HTTP {status}" + (f": {server}" if server else "")
+    if status in (401, 403):
+        return (
+            f"Not authorised for {where} (HTTP {status}): use a token with write access to this repo "
+            "(`hf auth login`, HF_TOKEN or --token-file), or check the namespace in the repo id."
+        )
+    if status == 412:
+        return (
+            f"{where} changed while this push was uploading: a commit landed on {revision or 'main'} after the plan "
+            "was made (HTTP 412). Nothing was committed; run the push again to plan against the new state."
+        )
+    if status in BUSY_STATUSES:
+        return (
+            f"{where} is busy ({detail}): another operation on the repo is under way. {remote()} "
+            "Wait a minute, then run the push again."
+        )
+    if status == 429:
+        return (
+            f"The Hub is rate-limiting requests ({detail}) while pushing to {where}. {remote()} "
+            f"Wait {_retry_after(error)}, then run the push again."
+        )
+    if status is not None and status >= 500:
+        return (
+            f"The Hub failed with a server error ({detail}) while pushing to {where}. {remote()} Run the push "
+            "again in a few minutes; if it keeps failing, see https://status.huggingface.co."
+        )
+    return f"The Hub refused the push to {where} ({detail}). {remote()}"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

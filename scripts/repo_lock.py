@@ -75,12 +75,14 @@ def building(repo_dir: pathlib.Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def reading(repo_dir: str | os.PathLike, wait: float = READ_WAIT) -> Iterator[None]:
+def reading(repo_dir: str | os.PathLike, wait: float | None = None) -> Iterator[None]:
     """Hold the commit lock shared while reading `repo_dir`, after finishing an interrupted commit.
 
+    Waits at most `wait` seconds (default `READ_WAIT`) for a commit, then raises `RepoBusyError`.
     A repository that does not exist or cannot hold a lock file is read without a lock.
     """
     repo_dir = pathlib.Path(repo_dir)
+    wait = READ_WAIT if wait is None else wait
     try:
         descriptor = os.open(repo_dir / COMMIT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:

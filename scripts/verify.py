@@ -256,32 +256,55 @@ class Audit:
     def check_shard_files(
         self, infos: dict[str, datasets.DatasetInfo], config_files: dict[str, dict[str, list[str]]]
     ) -> bool:
-        """Each shard has the size, hash and row count recorded for it, 1,000-row groups, its config's features."""
-        ok = True
+        """Each shard has the size and hash `layout.CHECKSUMS` records, the rows its split's `shard_lengths` say,
+        1,000-row groups and its config's features."""
+        recorded = self.read_checksums()
+        if recorded is None:
+            return False
+        present = sorted(
+            path for split_files in config_files.values() for files in split_files.values() for path in files
+        )
+        ok = self.check(
+            sorted(recorded) == present,
+            f"{layout.CHECKSUMS} records exactly the {len(present)} shards present",
+            f"{layout.CHECKSUMS} records {sorted(set(recorded) - set(present)) or 'nothing extra'} that are "
+            f"missing and lacks {sorted(set(present) - set(recorded)) or 'nothing'} that are present",
+        )
         for name, split_files in config_files.items():
-            recorded = infos[name].download_checksums or {}
-            present = [path for files in split_files.values() for path in files]
-            ok &= self.check(
-                sorted(recorded) == sorted(present),
-                f"{name}: {layout.INFOS} records exactly the {len(present)} shards present",
-                f"{name}: {layout.INFOS} records {sorted(set(recorded) - set(present)) or 'nothing extra'} that are "
-                f"missing and lacks {sorted(set(present) - set(recorded)) or 'nothing'} that are present",
+            info = infos[name]
+            self.check(
+                info.download_checksums is None,
+                f"{name}: {layout.INFOS} records no download_checksums, so all_checks passes on every datasets version",
+                f"{name}: {layout.INFOS} records download_checksums; datasets 2.x and 3.x compare them with the URLs "
+                "they download and fail verification_mode='all_checks'; rebuild",
             )
-            for split, files in split_files.items():
-                lengths = infos[name].splits[split].shard_lengths if split in infos[name].splits else None
-                for index, relative in enumerate(files):
+            for split, paths in split_files.items():
+                lengths = info.splits[split].shard_lengths if split in info.splits else None
+                for index, relative in enumerate(paths):
                     expected_rows = lengths[index] if lengths and index < len(lengths) else None
                     ok &= self.check_shard(name, relative, recorded.get(relative, {}), expected_rows)
         return ok
 
+    def read_checksums(self) -> dict[str, dict] | None:
+        """`layout.CHECKSUMS`: shard path -> {num_bytes, sha256}; None (and a problem) if it is missing or malformed."""
+        path = self.repo_dir / layout.CHECKSUMS
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+            if not all(isinstance(record, dict) for record in recorded.values()):
+                raise ValueError("every entry must be an object with num_bytes and sha256")
+        except (OSError, ValueError, AttributeError) as error:
+            self.problems.append(f"{path}: expected the build's JSON of shard sizes and SHA-256 ({error}); rebuild")
+            return None
+        return recorded
+
     def check_shard(self, config: str, relative: str, record: dict, expected_rows: int | None) -> bool:
-        """One shard: recorded size and hash, row count, row-group size, its config's features in its schema."""
+        """One shard: size and hash as `layout.CHECKSUMS` records, row count, row-group size, its features."""
         path = self.repo_dir / relative
         size, digest = path.stat().st_size, layout.sha256_file(path)
         ok = self.check(
-            (size, digest) == (record.get("num_bytes"), record.get("checksum")),
+            (size, digest) == (record.get("num_bytes"), record.get("sha256")),
             f"{relative}: {size:,} bytes, SHA-256 as recorded",
-            f"{relative}: expected {record.get('num_bytes')} bytes with SHA-256 {record.get('checksum')}, "
+            f"{relative}: expected {record.get('num_bytes')} bytes with SHA-256 {record.get('sha256')}, "
             f"found {size} bytes with SHA-256 {digest}: the file changed after the build",
         )
         try:

@@ -32,8 +32,11 @@ huggingface_hub uses the LFS protocol the Hub still accepts), multipart LFS uplo
 copies, discussions, `oid` in preupload answers, visibility beyond recording it.
 
 Tests can inspect `received` (every request the front saw, bodies included), cut the
-next LFS uploads off half-way (`cut_uploads`), and run an action when a route is next
-hit (`on_next`), e.g. to land another commit between a push's plan and its commit.
+next LFS uploads off half-way (`cut_uploads`), run an action when a route is next hit
+(`on_next`), e.g. to land another commit between a push's plan and its commit, and make
+the next requests of a route fail (`fail`): an error answer in the Hub's form (a busy
+repo's 409, a rate limit's 429 with `Retry-After`, a 5xx), or a connection closed with no
+answer at all, as a lost connection looks to the client. A failed request changes nothing.
 """
 
 from __future__ import annotations
@@ -90,6 +93,19 @@ class Received:
     route: str | None  # the write route that answered it; None if it went on to olah
 
 
+API_READ = "api_read"  # `fail` route name of the `/api/` requests that go on to olah: a push plan's reads
+
+
+@dataclasses.dataclass
+class Fault:
+    """How the front answers the next `times` requests of a route: HTTP `status`, or (None) no answer at all."""
+
+    status: int | None
+    message: str
+    headers: dict[str, str]
+    times: int
+
+
 class HubError(Exception):
     """An error answer in the Hub's form: status, `X-Error-Code` and `X-Error-Message`."""
 
@@ -110,12 +126,30 @@ class WritableHub(LocalHub):
         self._cuts = 0
         self._upload_keys: dict[str, tuple[str, str]] = {}  # the key in an upload href -> (repo id, oid)
         self._actions: dict[str, Callable[[], None]] = {}
+        self._faults: dict[str, Fault] = {}
 
     # --- What tests use --------------------------------------------------------------
 
     def cut_uploads(self, times: int) -> None:
         """Cut the next `times` LFS uploads off half-way: read half the body, then drop the connection."""
         self._cuts = times
+
+    def fail(
+        self,
+        route: str,
+        status: int | None,
+        message: str = "",
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Fail the next `times` requests of `route` (a write route, or `API_READ`), before anything is applied.
+
+        With a `status`, answer it in the Hub's error form (`message` in the body and in
+        `X-Error-Message`, plus `headers`); with None, read the request and close the
+        connection without a word. `times=0` clears the fault.
+        """
+        self._faults[route] = Fault(status, message, dict(headers or {}), times)
 
     def on_next(self, route: str, action: Callable[[], None]) -> None:
         """Run `action` once, when `route` (e.g. "commit") is next requested, before answering it."""
@@ -148,6 +182,15 @@ class WritableHub(LocalHub):
     def _answer(self, handler: _FrontHandler) -> bool:
         url = urllib.parse.urlsplit(handler.path)
         route, arguments = _route(handler.command, url.path)
+        name = route or (API_READ if url.path.startswith("/api/") else None)
+        if name and (fault := self._take_fault(name)):
+            self._record(handler, handler.body(), f"{name} (failed: {fault.status or 'no answer'})")
+            if fault.status is None:
+                handler.close_connection = True
+            else:
+                error = HubError(fault.status, fault.message)
+                self._send(handler, fault.status, {"error": fault.message}, error, fault.headers)
+            return True
         if route is None:
             self._record(handler, handler.body(), None)
             return False
@@ -169,6 +212,14 @@ class WritableHub(LocalHub):
             self._send(handler, status, answer)
         return True
 
+    def _take_fault(self, route: str) -> Fault | None:
+        with self._lock:
+            fault = self._faults.get(route)
+            if fault is None or fault.times <= 0:
+                return None
+            fault.times -= 1
+        return fault
+
     def _take_cut(self) -> bool:
         with self._lock:
             cut, self._cuts = self._cuts > 0, max(self._cuts - 1, 0)
@@ -182,11 +233,20 @@ class WritableHub(LocalHub):
         if not given.startswith("Bearer ") or (self.token is not None and given != f"Bearer {self.token}"):
             raise HubError(401, "Invalid credentials in Authorization header")
 
-    def _send(self, handler: _FrontHandler, status: int, answer: dict, error: HubError | None = None) -> None:
+    def _send(
+        self,
+        handler: _FrontHandler,
+        status: int,
+        answer: dict,
+        error: HubError | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         payload = json.dumps(answer).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
         if error is not None:
             handler.send_header("X-Error-Message", error.message)
             if error.code:

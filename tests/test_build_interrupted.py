@@ -38,7 +38,7 @@ build.build_repo(repo, num_proc=2, data_dir=archives, mirrors=[], system_dirs=[]
 """
 # step -> which copy verify must find after the kill: the previous one, or the new one the commit promised
 STEPS = {
-    "generate": "previous",  # inside the num_proc workers, while they write examples
+    "generate": "previous",  # inside the num_proc workers, while they write shards
     "staged": "previous",  # everything written in the work dir, nothing committed
     "commit-journal": "new",  # journal written, nothing swapped yet
     "commit-swapped": "new",  # data/ swapped, card and infos still the old ones
@@ -122,8 +122,8 @@ def test_sigkill_at_any_step_leaves_a_valid_copy_and_no_process(
     before = file_digests(repo)
     child = PausedBuild(repo, other_archives[0], step)
     paused.append(child)
-    if step == "generate":  # the build, its pool manager and two workers are all running
-        assert len(marked_processes(child.mark)) >= 4, child.output.decode()
+    if step == "generate":  # the build and its two workers are all running
+        assert len(marked_processes(child.mark)) >= 3, child.output.decode()
     if STEPS[step] == "previous":  # no commit under way: a reader needs no wait, the previous copy is valid
         assert verify.verify_repo(repo, archives=table)
     child.kill()

@@ -9,7 +9,7 @@ import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import fashion_mnist
-from scripts import card, layout
+from scripts import card
 
 TEMPLATE = "---\nold: yaml\n---\n# Title\n\nHand prose.\n\n" + "".join(
     f"<!-- BEGIN GENERATED: {name} -->\nold {name}\n<!-- END GENERATED: {name} -->\n\nMore prose.\n\n"
@@ -27,15 +27,15 @@ def config_info(config: str) -> datasets.DatasetInfo:
     info.splits = datasets.SplitDict()
     info.splits.add(datasets.SplitInfo("train", num_bytes=100, num_examples=60_000, shard_lengths=[60_000]))
     info.splits.add(datasets.SplitInfo("test", num_bytes=10, num_examples=10_000, shard_lengths=[10_000]))
-    path = layout.shard_path(config, "train", 0, 1)
-    info.download_checksums = {path: {"num_bytes": 77 if config == fashion_mnist.NAME else 66, "checksum": "x"}}
     return info
 
 
 @pytest.fixture
 def facts() -> card.CardFacts:
     counts = {"train": [6_000 + i for i in range(10)], "test": [1_000] * 10}
-    return card.CardFacts({config: config_info(config) for config in fashion_mnist.FEATURES}, counts, "someone/fmnist")
+    parquet_bytes = {fashion_mnist.NAME: {"train": 77, "test": 7}, fashion_mnist.PIXELS: {"train": 66, "test": 6}}
+    infos = {config: config_info(config) for config in fashion_mnist.FEATURES}
+    return card.CardFacts(infos, counts, "someone/fmnist", parquet_bytes)
 
 
 @pytest.mark.parametrize(("n", "bucket"), [(999, "n<1K"), (1_000, "1K<n<10K"), (70_000, "10K<n<100K")])

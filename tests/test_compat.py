@@ -2,8 +2,9 @@
 
 Each version runs in its own virtual environment (`tests/compat_envs.py`); the probe
 (`tests/compat_probe.py`) loads the copy there, from the local Hub (normal and
-streaming, the default config and both named ones) and from a local folder, and on
-2.21/3.6 also runs `fashion_mnist.py` as a loading script on the original archives.
+streaming, the default config and both named ones) and from a local folder, both with
+`verification_mode="all_checks"` too, and on 2.21/3.6 also runs `fashion_mnist.py` as a
+loading script on the original archives.
 It prints JSON; the assertions are here: split sizes, features and label names, the
 first example of each split and the whole test split against the archives' pixels,
 and the metadata (description, citation, homepage, license, supervised keys).
@@ -73,6 +74,13 @@ def cases(version: str, folder: pathlib.Path, archives: pathlib.Path) -> list[di
         {"name": f"folder {config or 'default'}", "source": str(folder), "config": config, "streaming": False}
         for config in (None, fashion_mnist.PIXELS)
     ]
+    # The mode a careful user picks: datasets 2.x and 3.x then also check the download checksums of the infos.
+    all_checks = [
+        {"name": f"{where} {config} all_checks", "source": source, "config": config, "streaming": False,
+         "kwargs": {"verification_mode": "all_checks"}}
+        for where, source in (("hub", HUB_REPO), ("folder", str(folder)))
+        for config in fashion_mnist.FEATURES
+    ]  # fmt: skip
     script = [
         {
             "name": f"script {config}",
@@ -84,7 +92,7 @@ def cases(version: str, folder: pathlib.Path, archives: pathlib.Path) -> list[di
         for config in fashion_mnist.FEATURES
         if version in compat_envs.SCRIPT_VERSIONS
     ]
-    return hub + local + script
+    return hub + local + all_checks + script
 
 
 def run_probe(python: pathlib.Path, endpoint: str, spec: dict) -> dict:

@@ -292,6 +292,15 @@ def test_streaming_yields_the_same_examples(
         np.testing.assert_array_equal([row["label"] for row in rows], labels)
 
 
+@pytest.mark.parametrize(("num_examples", "num_shards"), [(60_000, 8), (10_000, 3), (40, 8), (7, 3), (5, 5)])
+def test_shard_bounds_cut_as_datasets_contiguous_shard(num_examples: int, num_shards: int) -> None:
+    """The builder's generator shards and the Hub files are cut where `Dataset.shard(contiguous=True)` cuts."""
+    dataset = datasets.Dataset.from_dict({"i": list(range(num_examples))})
+    expected = [dataset.shard(num_shards, index, contiguous=True)["i"] for index in range(num_shards)]
+    bounds = fashion_mnist.shard_bounds(num_examples, num_shards)
+    assert [list(range(start, stop)) for start, stop in bounds] == [list(rows) for rows in expected]
+
+
 def test_num_proc_2_gives_the_same_rows_in_the_same_order(
     synthetic_archives: tuple[pathlib.Path, tuple], tmp_path: pathlib.Path
 ) -> None:

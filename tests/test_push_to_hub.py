@@ -11,12 +11,14 @@ batch, PUT, verify, NDJSON commit with `parent_commit`). huggingface_hub uses Xe
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import http.server
 import itertools
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -32,7 +34,8 @@ from huggingface_hub import HfApi, constants
 from huggingface_hub.utils import _http
 
 import fashion_mnist
-from scripts import build, layout, push_to_hub
+from scripts import build, layout, push_to_hub, repo_lock
+from tests import hub_write_front
 from tests.hub_write_front import Received, WritableHub
 from tests.local_hub import clients_pointed_at, free_port
 from tests.synthetic import make_arrays, read_idx_gz
@@ -147,14 +150,22 @@ def test_upload_set_is_what_the_cards_configs_name_and_never_code(synthetic_repo
         for index in range(count)
     ]
     expected = sorted(
-        ["README.md", "data/preview.png", *shards, "dataset_infos.json", "other/train-00000-of-00001.parquet"]
+        [
+            "README.md",
+            "data/checksums.json",
+            "data/preview.png",
+            *shards,
+            "dataset_infos.json",
+            "other/train-00000-of-00001.parquet",
+        ]
     )
     assert list(selected) == expected
     assert all(selected[path] == repo / path for path in selected)
 
 
 def test_upload_set_needs_a_build(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(push_to_hub.PushError, match=r"README\.md, dataset_infos\.json, data/preview\.png not found"):
+    missing = r"README\.md, dataset_infos\.json, data/preview\.png, data/checksums\.json not found"
+    with pytest.raises(push_to_hub.PushError, match=missing):
         push_to_hub.upload_set(tmp_path)
 
 
@@ -173,7 +184,7 @@ def test_cli_round_trip_of_the_real_build(
     dry = run_cli(repo_id, "--repo-dir", str(real_repo), "--dry-run", "--token-file", "-", stdin=f"{TOKEN}\n")
     assert dry.returncode == 0, dry.stderr
     assert f"Repo not found: datasets/{repo_id} does not exist at {endpoint}" in dry.stdout
-    uploads = 3 + len(fashion_mnist.FEATURES) * sum(fashion_mnist.NUM_SHARDS.values())  # card, infos, preview, shards
+    uploads = len(push_to_hub.FIXED_FILES) + len(fashion_mnist.FEATURES) * sum(fashion_mnist.NUM_SHARDS.values())
     assert f"datasets/{repo_id}@main at {endpoint}: {uploads} to upload, 0 to delete, 0 unchanged" in dry.stdout
     reads = hub.received[start:]
     assert reads and not any(request.route for request in reads)
@@ -231,7 +242,8 @@ def test_rebuild_with_other_shard_counts_is_one_commit_that_deletes_the_stale_sh
     result = push_to_hub.push(repo_id, repo, api=api(), archives=table)
 
     assert result.plan.deletions == tuple(sorted(old_shards - new_shards))
-    assert set(result.plan.additions) == new_shards | {layout.CARD, layout.INFOS}  # the preview is the same sprite
+    # the preview is the same sprite
+    assert set(result.plan.additions) == new_shards | {layout.CARD, layout.INFOS, layout.CHECKSUMS}
     head = hub.ref(repo_id, "refs/heads/main")
     assert head == result.commit.oid
     assert _git_parents(hub, repo_id, head) == [before]  # one commit on top of the last push
@@ -288,7 +300,9 @@ def test_upload_cut_off_half_way_leaves_the_remote_unchanged_and_a_rerun_succeed
     hub.cut_uploads(1000)  # every attempt dies half-way through the body
     start = len(hub.received)
 
-    with pytest.raises(push_to_hub.PushError, match=r"The upload to .* failed: .*Nothing was committed.*run the push"):
+    with pytest.raises(
+        push_to_hub.PushError, match=r"Lost the connection to the Hub .* Nothing was committed: .* run the push again"
+    ):
         push_to_hub.push(repo_id, repo, api=api(), archives=table)
 
     cut = [request for request in hub.received[start:] if request.route == "lfs_upload (cut off)"]
@@ -384,6 +398,122 @@ def test_dry_run_of_a_missing_repo_plans_every_file_and_writes_nothing(
     assert not result.plan.repo_exists
     assert result.plan.additions == tuple(push_to_hub.upload_set(repo))
     assert result.describe().endswith("Dry run: nothing was changed.")
+
+
+# --- Hub-side failures: one line that names the repo and what to do; the remote as it was -----
+
+# huggingface_hub retries 429 and 5xx answers on some routes (preupload, LFS) 5 times, waiting 1+2+4+8+8 s;
+# the faults below outlast the retries, which are kept, without the waits.
+NO_WAIT_BACKOFF = functools.partial(_http.http_backoff, base_wait_time=0)
+FAULTS = {
+    "busy": ("commit", 409, "Another commit is in progress on this repo", {}, 1),
+    "busy, before the upload": ("preupload", 409, "Another commit is in progress on this repo", {}, 1),
+    "rate limited": ("commit", 429, "You have been rate-limited", {"Retry-After": "120"}, 1),
+    "server error": ("commit", 500, "Internal Error", {}, 1),
+    "server error, retried": ("preupload", 503, "Service Unavailable", {}, 6),
+    "lost connection": ("commit", None, "", {}, 1),
+    "lost connection while planning": (hub_write_front.API_READ, None, "", {}, 1),
+}
+EXPECTED = {
+    "busy": r"datasets/{repo} at {endpoint} is busy \(HTTP 409: Another commit is in progress on this repo\): "
+    r"another operation on the repo is under way\. {unchanged} Wait a minute, then run the push again\.",
+    "busy, before the upload": r"datasets/{repo} at {endpoint} is busy \(HTTP 409: Another commit is in progress "
+    r"on this repo\): another operation on the repo is under way\. {unchanged} Wait a minute, then run the push "
+    r"again\.",
+    "rate limited": r"The Hub is rate-limiting requests \(HTTP 429: You have been rate-limited\) while pushing to "
+    r"datasets/{repo} at {endpoint}\. {unchanged} Wait 120 s, then run the push again\.",
+    "server error": r"The Hub failed with a server error \(HTTP 500: Internal Error\) while pushing to "
+    r"datasets/{repo} at {endpoint}\. {unchanged} Run the push again in a few minutes; if it keeps failing, see "
+    r"https://status\.huggingface\.co\.",
+    "server error, retried": r"The Hub failed with a server error \(HTTP 503: Service Unavailable\) while pushing "
+    r"to datasets/{repo} at {endpoint}\. {unchanged} Run the push again in a few minutes; .+",
+    "lost connection": r"Lost the connection to the Hub while pushing to datasets/{repo} at {endpoint} "
+    r"\(RemoteProtocolError: .+\)\. {unchanged} Check the network, then run the push again\.",
+    "lost connection while planning": r"Lost the connection to the Hub while pushing to datasets/{repo} at "
+    r"{endpoint} \(RemoteProtocolError: .+\)\. Nothing was sent: the remote is as it was\. Check the network, "
+    r"then run the push again\.",
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_hub_failure_is_one_line_naming_the_repo_and_the_remote_is_as_it_was(
+    synthetic_repo: tuple[pathlib.Path, tuple],
+    hub: WritableHub,
+    endpoint: str,
+    repo_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: str,
+) -> None:
+    repo, table = synthetic_repo
+    head = push_to_hub.push(repo_id, repo, api=api(), archives=table).commit.oid
+    remote_before = hub.files(repo_id)
+    rebuild(repo, table, monkeypatch, train=4, test=1)  # something to commit
+    monkeypatch.setattr(huggingface_hub._commit_api, "http_backoff", NO_WAIT_BACKOFF)
+    route, status, message, headers, times = FAULTS[fault]
+    hub.fail(route, status, message, headers=headers, times=times)
+    start = len(hub.received)
+
+    with pytest.raises(push_to_hub.PushError) as failed:
+        push_to_hub.push(repo_id, repo, api=api(), archives=table)
+
+    text = str(failed.value)
+    unchanged = re.escape(push_to_hub.UNCHANGED)
+    expected = EXPECTED[fault].format(repo=re.escape(repo_id), endpoint=re.escape(endpoint), unchanged=unchanged)
+    assert re.fullmatch(expected, text), text
+    assert "\n" not in text
+    failed_requests = [request for request in hub.received[start:] if "(failed" in (request.route or "")]
+    assert len(failed_requests) == times  # the fault was met, as many times as huggingface_hub asked
+    assert not any(request.route == "commit" for request in hub.received[start:])  # none reached the repo
+    assert hub.ref(repo_id, "refs/heads/main") == head
+    assert hub.files(repo_id) == remote_before
+
+    hub.fail(route, None, times=0)
+    rerun = push_to_hub.push(repo_id, repo, api=api(), archives=table)  # what the message says to do works
+    assert _git_parents(hub, repo_id, rerun.commit.oid) == [head]
+    remote_is(hub, repo_id, repo)
+
+
+@pytest.mark.parametrize("fault", ["busy, before the upload", "lost connection while planning"])
+def test_cli_reports_a_hub_failure_in_one_line_without_a_traceback(
+    real_repo: pathlib.Path, hub: WritableHub, endpoint: str, repo_id: str, fault: str
+) -> None:
+    """The real build (the CLI verifies against the real archives) into an existing, empty remote."""
+    api().create_repo(repo_id, repo_type="dataset")
+    head = hub.ref(repo_id, "refs/heads/main")
+    route, status, message, headers, times = FAULTS[fault]
+    hub.fail(route, status, message, headers=headers, times=times)
+
+    done = run_cli(repo_id, "--repo-dir", str(real_repo), "--token-file", "-", stdin=TOKEN)
+
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()  # no traceback, no log lines: the message alone
+    unchanged = re.escape(push_to_hub.UNCHANGED)
+    expected = EXPECTED[fault].format(repo=re.escape(repo_id), endpoint=re.escape(endpoint), unchanged=unchanged)
+    assert re.fullmatch("push_to_hub: " + expected, line), done.stderr
+    assert hub.ref(repo_id, "refs/heads/main") == head
+    assert hub.files(repo_id) == {".gitattributes": hub_write_front.GITATTRIBUTES.encode()}
+
+
+def test_copy_held_by_a_stuck_build_commit_is_refused_in_one_line(
+    synthetic_repo: tuple[pathlib.Path, tuple], hub: WritableHub, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that holds the commit lock past `READ_WAIT`: the push names the lock and sends nothing."""
+    repo, table = synthetic_repo
+    monkeypatch.setattr(repo_lock, "READ_WAIT", 0.3)
+    start = len(hub.received)
+    descriptor = os.open(repo / repo_lock.COMMIT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # what a build holds while it commits
+        with pytest.raises(push_to_hub.PushError) as refused:
+            push_to_hub.push("org/busy", repo, api=api(), archives=table)
+    finally:
+        os.close(descriptor)
+
+    assert str(refused.value) == (
+        f"Refusing to push datasets/org/busy: {repo}: a build has been committing for over 0.3 s "
+        f"({repo / repo_lock.COMMIT_LOCK} is held); check for a stuck scripts/build.py process. Nothing was sent."
+    )
+    assert hub.received[start:] == []
 
 
 # --- Push safety: nothing leaves the machine unless it is the build's own ------------------

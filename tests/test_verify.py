@@ -25,16 +25,13 @@ def problems_of(repo: pathlib.Path, table: tuple) -> list[str]:
     return excinfo.value.problems
 
 
-def rerecord(repo: pathlib.Path, relative: str, config: str = fashion_mnist.NAME) -> None:
-    """Make dataset_infos.json describe the file as it now is, as a careless hand edit would."""
-    infos_path = repo / layout.INFOS
-    infos = json.loads(infos_path.read_text())
+def rerecord(repo: pathlib.Path, relative: str) -> None:
+    """Make the checksums describe the file as it now is, as a careless hand edit would."""
+    checksums_path = repo / layout.CHECKSUMS
+    checksums = json.loads(checksums_path.read_text())
     path = repo / relative
-    infos[config]["download_checksums"][relative] = {
-        "num_bytes": path.stat().st_size,
-        "checksum": layout.sha256_file(path),
-    }
-    infos_path.write_text(json.dumps(infos))
+    checksums[relative] = {"num_bytes": path.stat().st_size, "sha256": layout.sha256_file(path)}
+    checksums_path.write_text(json.dumps(checksums))
 
 
 def test_good_build_passes(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
@@ -58,7 +55,28 @@ def test_deleted_shard_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> N
     (repo / SHARD).unlink()
     problems = problems_of(repo, table)
     assert any(p.startswith("fashion_mnist train: expected shards") for p in problems)
-    assert any(layout.INFOS in p and SHARD in p for p in problems)
+    assert any(p.startswith(layout.CHECKSUMS) and SHARD in p and "missing" in p for p in problems)
+
+
+def test_missing_checksums_are_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    repo, table = synthetic_repo
+    (repo / layout.CHECKSUMS).unlink()
+    problems = problems_of(repo, table)
+    assert any(p.startswith(f"{repo / layout.CHECKSUMS}: expected the build's JSON") for p in problems), problems
+
+
+def test_download_checksums_in_the_infos_are_refused(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
+    """datasets 2.x and 3.x hold them against the URLs they download: all_checks would fail for their users."""
+    repo, table = synthetic_repo
+    infos_path = repo / layout.INFOS
+    infos = json.loads(infos_path.read_text())
+    infos[fashion_mnist.PIXELS]["download_checksums"] = {PIXELS_SHARD: {"num_bytes": 1, "checksum": "x"}}
+    infos_path.write_text(json.dumps(infos))
+    problems = problems_of(repo, table)
+    assert problems == [
+        f"pixels: {layout.INFOS} records download_checksums; datasets 2.x and 3.x compare them with the URLs they "
+        "download and fail verification_mode='all_checks'; rebuild"
+    ]
 
 
 def test_edited_infos_count_is_named(synthetic_repo: tuple[pathlib.Path, tuple]) -> None:
@@ -116,7 +134,7 @@ def test_changed_raw_pixel_fails_the_lossless_proof(synthetic_repo: tuple[pathli
     rows[0][100] ^= 0xFF
     column = pa.array(rows, type=shard.schema.field("pixels").type)
     pq.write_table(shard.set_column(0, "pixels", column), repo / PIXELS_SHARD, row_group_size=layout.ROW_GROUP_SIZE)
-    rerecord(repo, PIXELS_SHARD, fashion_mnist.PIXELS)
+    rerecord(repo, PIXELS_SHARD)
     problems = problems_of(repo, table)
     assert len(problems) == 1, problems
     assert problems[0].startswith("pixels train images: expected the images read back to reproduce train-images")
