@@ -28,7 +28,8 @@ logger = logging.getLogger("benchmark")
 def prepare(work: pathlib.Path, builder_kwargs: Mapping[str, Any], *, repeat: int, long: bool) -> Setup:
     """The copies the sections read, in `work` (a scratch directory the caller removes)."""
     logger.info("building the copy the other measurements read")
-    repo = build.build_repo(work / "repo", num_proc=2, **builder_kwargs).repo_dir
+    built = build.build_repo(work / "repo", num_proc=2, **builder_kwargs)
+    repo = built.repo_dir
     warm_cache = work / "hf-cache"
     setup = Setup(
         work=work,
@@ -40,6 +41,7 @@ def prepare(work: pathlib.Path, builder_kwargs: Mapping[str, Any], *, repeat: in
         archive_dir=local_archive_dir(builder_kwargs),
         unavailable={},
         long=long,
+        build_seconds=built.seconds,
     )
     for config in fashion_mnist.FEATURES:  # the sections time loads from a filled cache
         datasets.load_dataset(str(repo), config, cache_dir=str(warm_cache))

@@ -44,6 +44,7 @@ class Setup:
     archive_dir: pathlib.Path | None  # a local copy of the archives for the raw loaders, if there is one
     unavailable: dict[str, str]  # figure -> why it could not be measured
     long: bool = False  # `--long`: also the rows no target depends on
+    build_seconds: float | None = None  # the 2-process build that made `repo`: the build section's first run
 
     @property
     def archives(self) -> Sequence[fashion_mnist.Archive]:
@@ -71,12 +72,18 @@ def seconds(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def interleaved_medians(runs: Mapping[str, Callable[[], float]], repeat: int) -> dict[str, float]:
-    """Median of each run's seconds, the runs taking turns (a, b, a, b, ...) so background load hits all alike."""
-    samples: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeat):
+def interleaved_medians(
+    runs: Mapping[str, Callable[[], float]], repeat: int, taken: Mapping[str, Sequence[float]] | None = None
+) -> dict[str, float]:
+    """Median of each run's seconds, the runs taking turns (a, b, a, b, ...) so background load hits all alike.
+
+    `taken`: seconds of runs already done just before, which count as their first rounds.
+    """
+    samples: dict[str, list[float]] = {name: list((taken or {}).get(name, ())) for name in runs}
+    for round_ in range(repeat):
         for name, run in runs.items():
-            samples[name].append(run())
+            if round_ >= len((taken or {}).get(name, ())):
+                samples[name].append(run())
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

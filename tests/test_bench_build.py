@@ -20,8 +20,10 @@ def figures(bench_setup: Setup) -> dict:
 
 def test_the_long_run_times_both_builds_against_the_floor(figures: dict) -> None:
     assert set(figures) == {
-        "encode_floor_seconds", "build_seconds_1proc", "build_ratio_1proc", "build_seconds_2proc", "build_ratio_2proc",
+        "encode_floor_seconds", "encode_floor_stride", "build_seconds_1proc", "build_ratio_1proc",
+        "build_seconds_2proc", "build_ratio_2proc",
     }  # fmt: skip
+    assert figures["encode_floor_stride"] == 1 and "PIL PNG-encoding all images" in bench_build.table(figures)
     assert all(value > 0 for value in figures.values())
     assert figures["build_ratio_2proc"] == figures["build_seconds_2proc"] / figures["encode_floor_seconds"]
 
@@ -29,7 +31,8 @@ def test_the_long_run_times_both_builds_against_the_floor(figures: dict) -> None
 def test_the_default_run_times_the_target_only(bench_setup: Setup) -> None:
     figures = bench_build.measure(dataclasses.replace(bench_setup, long=False))
     assert "build_seconds_1proc" not in figures and figures["build_ratio_2proc"] > 0
-    assert "| 1 process |" not in bench_build.table(figures)
+    text = bench_build.table(figures)
+    assert "| 1 process |" not in text and f"every {bench_build.FLOOR_STRIDE}th image, scaled up" in text
 
 
 def test_the_floor_encodes_every_image_of_both_splits(bench_setup: Setup) -> None:

@@ -32,6 +32,20 @@ def test_interleaved_medians_take_turns_and_keep_the_median() -> None:
     assert medians == {"a": 2.0, "b": 20.0}
 
 
+def test_runs_already_taken_count_as_the_first_rounds() -> None:
+    calls: list[str] = []
+    samples = {"a": iter([3.0, 1.0, 2.0]), "b": iter([30.0, 20.0])}
+
+    def run(name: str) -> float:
+        calls.append(name)
+        return next(samples[name])
+
+    runs = {name: lambda name=name: run(name) for name in samples}
+    medians = bench_harness.interleaved_medians(runs, 3, taken={"b": [10.0]})
+    assert calls == ["a", "a", "b", "a", "b"]
+    assert medians == {"a": 2.0, "b": 20.0}
+
+
 def test_runs_caps_a_figure_with_little_spread_unless_long() -> None:
     assert setup_of(5, long=False).runs(3) == 3
     assert setup_of(2, long=False).runs(3) == 2
@@ -88,4 +102,5 @@ def test_setup_fields_the_sections_share() -> None:
     names = [field.name for field in dataclasses.fields(Setup)]
     assert names == [
         "work", "repeat", "builder_kwargs", "repo", "one_shard", "warm_cache", "archive_dir", "unavailable", "long",
+        "build_seconds",
     ]  # fmt: skip
