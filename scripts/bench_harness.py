@@ -36,7 +36,7 @@ class Setup:
     """What the sections share: the scratch directory, the copies made once, where the archives are."""
 
     work: pathlib.Path  # scratch directory, removed by the caller
-    repeat: int  # runs per figure; a section may take fewer where its figures barely spread (`runs`)
+    repeat: int  # runs per figure, the median kept
     builder_kwargs: Mapping[str, Any]  # for `build.build_repo`: data_dir, mirrors, system_dirs, archives
     repo: pathlib.Path  # this copy, built once with 2 processes
     one_shard: pathlib.Path  # the same rows in the older layout, one Parquet file per split
@@ -49,10 +49,6 @@ class Setup:
     @property
     def archives(self) -> Sequence[fashion_mnist.Archive]:
         return self.builder_kwargs.get("archives", fashion_mnist.ARCHIVES)
-
-    def runs(self, at_most: int) -> int:
-        """Runs for a figure whose spread is small: `repeat`, capped at `at_most` unless `--long`."""
-        return self.repeat if self.long else min(self.repeat, at_most)
 
 
 class Section(NamedTuple):

@@ -12,9 +12,6 @@ import datasets
 from scripts import bench_report as report
 from scripts.bench_harness import Figures, Setup, interleaved_medians, seconds
 
-# Cold and warm loads spread little (under a tenth of their median on a quiet machine): 3 runs do.
-RUNS = 3
-
 
 def measure(setup: Setup) -> Figures:
     """Cold: a new cache each run, so `datasets` converts the Parquet files again. Warm: the setup's cache."""
@@ -23,7 +20,7 @@ def measure(setup: Setup) -> Figures:
             "cold": lambda: load_seconds(setup.repo, pathlib.Path(tempfile.mkdtemp(prefix="cache-", dir=setup.work))),
             "warm": lambda: load_seconds(setup.repo, setup.warm_cache),
         },
-        setup.runs(RUNS),
+        setup.repeat,
     )
     return {"load_seconds_cold": times["cold"], "load_seconds_warm": times["warm"]}
 

@@ -46,7 +46,6 @@ from scripts import (
     bench_epochs,
     bench_hub,
     bench_load,
-    bench_stream,
     build,
     card,
     layout,
@@ -60,8 +59,7 @@ SECTIONS = (
     Section("build", bench_build.measure, bench_build.table),
     Section("load", bench_load.measure, bench_load.table),
     Section("arrays", bench_arrays.measure, bench_arrays.table),
-    Section("epochs", bench_epochs.measure, bench_epochs.table),
-    Section("stream", bench_stream.measure, bench_stream.table),
+    Section("epochs", bench_epochs.measure, bench_epochs.table),  # in memory and streamed, one torchvision loop
     Section("hub", bench_hub.measure, bench_hub.table),
     Section("bytes", bench_bytes.measure, bench_bytes.table),
 )

@@ -46,12 +46,6 @@ def test_runs_already_taken_count_as_the_first_rounds() -> None:
     assert medians == {"a": 2.0, "b": 20.0}
 
 
-def test_runs_caps_a_figure_with_little_spread_unless_long() -> None:
-    assert setup_of(5, long=False).runs(3) == 3
-    assert setup_of(2, long=False).runs(3) == 2
-    assert setup_of(5, long=True).runs(3) == 5
-
-
 def busy(_: Setup) -> bench_harness.Figures:
     start = time.process_time()
     while time.process_time() - start < 0.2:

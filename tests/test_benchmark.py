@@ -69,7 +69,7 @@ def test_every_figure_survives_json(results: dict) -> None:
         for key, value in figures.items()
         if (key.endswith(("_seconds", "_bytes")) or "rate" in key) and not key.startswith("section_")
     }
-    assert numbers and all(value is None or value > 0 for value in numbers.values())
+    assert numbers and all(value is None or value > 0 for value in numbers.values()), numbers
     assert figures["keras_floor_seconds"] > 0  # the synthetic archives are local, so the peer's path was timed
     assert figures["machine"]["python"] and figures["unavailable"] == {}
     assert figures["section_seconds_setup"] > 0 and figures["train_examples"] == synthetic.SIZES["train"]
