@@ -120,10 +120,15 @@ def _machine_busy_seconds() -> float | None:
 
 
 def measured(section: Section, setup: Setup) -> Figures:
-    """Run one section; add its wall seconds, CPU seconds (with its children) and the other processes' load."""
+    """Run one section; add its wall seconds, CPU seconds (with its children) and the other processes' load.
+
+    A section with nothing to measure in this run (the local Hub without `--long`) leaves no figures.
+    """
     start = CpuClock.read()
     figures = section.measure(setup)
     end = CpuClock.read()
+    if not figures:
+        return {}
     return figures | {
         f"section_seconds_{section.name}": end.wall - start.wall,
         f"section_cpu_seconds_{section.name}": end.own - start.own,

@@ -74,7 +74,6 @@ def run_benchmark(
     repeat: int | None = None,
     long: bool = False,
     with_keras: bool = True,
-    sections: Sequence[Section] = SECTIONS,
 ) -> dict[str, Any]:
     """Every section, in `work` (a scratch directory); returns the figures, the machine and what could not run.
 
@@ -92,10 +91,12 @@ def run_benchmark(
         "section_seconds_setup": end.wall - start.wall,
         "section_cpu_seconds_setup": end.own - start.own,
     }
-    for section in sections:
+    for section in SECTIONS:
         logger.info("measuring %s", section.name)
         figures |= measured(section, setup)
-        logger.info("%s took %s", section.name, took(figures, section.name))
+        if f"section_seconds_{section.name}" in figures:
+            logger.info("%s took %s", section.name, took(figures, section.name))
+    figures["run_seconds"] = CpuClock.read().wall - start.wall
     return {**figures, "repeat": repeat, "long": long, "machine": machine(), "unavailable": setup.unavailable}
 
 
@@ -107,10 +108,10 @@ def took(results: Mapping[str, Any], section: str) -> str:
 # --- Report ----------------------------------------------------------------------------
 
 
-def markdown(results: Mapping[str, Any], sections: Sequence[Section] = SECTIONS) -> str:
+def markdown(results: Mapping[str, Any]) -> str:
     """The card's performance section: the machine and the run, then each section's table."""
-    tables = [section.table(results) for section in sections]
-    return "\n\n".join([_preamble(results), *filter(None, tables), _background(results, sections)])
+    tables = [section.table(results) for section in SECTIONS]
+    return "\n\n".join([_preamble(results), *filter(None, tables), _background(results)])
 
 
 def _preamble(results: Mapping[str, Any]) -> str:
@@ -128,15 +129,18 @@ def _preamble(results: Mapping[str, Any]) -> str:
     )
 
 
-def _background(results: Mapping[str, Any], sections: Sequence[Section]) -> str:
-    loads = [(s.name, results[f"background_cores_{s.name}"]) for s in sections]
-    if any(value is None for _, value in loads):
-        return "Other processes' load was not measured (no /proc/stat)."
-    listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads)
+def _background(results: Mapping[str, Any]) -> str:
+    """How long the run took, and how busy other processes kept the machine during each section."""
+    took_run = f"The run took {results['run_seconds'] / 60:.1f} minutes."
+    loads = [(s.name, results.get(f"background_cores_{s.name}", 0.0)) for s in SECTIONS]
+    loads = [(name, value) for name, value in loads if f"section_seconds_{name}" in results]
     notes = "".join(f" {key}: {reason}." for key, reason in results["unavailable"].items())
+    if any(value is None for _, value in loads):
+        return f"{took_run} Other processes' load was not measured (no /proc/stat).{notes}"
+    listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads)
     return (
-        f"Other processes kept busy on average {listed} of the {results['machine']['usable_cores']} cores; "
-        f"a figure taken beside a busy machine understates what a second worker or process adds.{notes}"
+        f"{took_run} Other processes kept busy on average {listed} of the {results['machine']['usable_cores']} "
+        f"cores; a figure taken beside a busy machine understates what a second worker or process adds.{notes}"
     )
 
 

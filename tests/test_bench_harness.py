@@ -61,6 +61,10 @@ def test_measured_adds_the_section_wall_and_cpu_seconds() -> None:
     assert set(figures) == {"figure", "section_seconds_busy", "section_cpu_seconds_busy", "background_cores_busy"}
 
 
+def test_a_section_with_nothing_to_measure_leaves_no_figures() -> None:
+    assert bench_harness.measured(Section("idle", lambda _: {}, str), setup_of(1, long=False)) == {}
+
+
 def pid_and_repeat(setup: Setup) -> bench_harness.Figures:
     return {"pid": float(os.getpid()), "repeat": float(setup.repeat)}
 
