@@ -12,6 +12,7 @@ import pathlib
 import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 _HF_HOME = tempfile.mkdtemp(prefix="fashion-mnist-tests-hf-")
 os.environ["HF_HOME"] = _HF_HOME
@@ -23,6 +24,9 @@ import pytest  # noqa: E402 - after the cache paths are set
 
 from tests import synthetic  # noqa: E402 - imports datasets
 from tests.local_hub import LocalHub, clients_pointed_at  # noqa: E402 - imports datasets
+
+if TYPE_CHECKING:
+    from scripts.bench_harness import Setup  # imports torch: only where a benchmark test asks for it
 
 HUB_REPO = "org/fashion_mnist"
 
@@ -90,3 +94,18 @@ def hub_endpoint(local_hub: LocalHub) -> Iterator[str]:
     """The local Hub's URL, with huggingface_hub, datasets and child processes pointed at it for one test."""
     with clients_pointed_at(local_hub.endpoint):
         yield local_hub.endpoint
+
+
+@pytest.fixture(scope="session")
+def bench_setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
+    """The benchmark's copies made once from the synthetic archives, for `--long` (every row), one run per figure."""
+    from scripts import bench_copies
+
+    work = tmp_path_factory.mktemp("bench")
+    table = synthetic.write_archives(work / "archives")
+    return bench_copies.prepare(work / "scratch", bench_builder_kwargs(work / "archives", table), repeat=1, long=True)
+
+
+def bench_builder_kwargs(archive_dir: pathlib.Path, table: tuple) -> dict:
+    """The builder reads only `archive_dir`, checked against the synthetic archives' table."""
+    return {"data_dir": str(archive_dir), "mirrors": [], "system_dirs": [], "archives": table}

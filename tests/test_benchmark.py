@@ -1,4 +1,7 @@
-"""scripts/benchmark.py end to end on tiny synthetic archives: every figure is produced, nothing is timed here."""
+"""scripts/benchmark.py end to end on tiny synthetic archives: the default run measures every target, nothing is timed.
+
+Each section's own figures, in the long run too, are tested beside its module (tests/test_bench_*.py).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,22 @@ import pathlib
 
 import pytest
 
+import fashion_mnist
 from scripts import benchmark
+from scripts.bench_report import TARGETS, target_verdict
+from tests import synthetic
+from tests.conftest import bench_builder_kwargs
 
-REQUIRED_KEYS = (*benchmark.TARGETS, "build_ratio_1proc", "stream_scaling_2w_one_shard", "epoch_ratio_pixels_card")
+# Figures only `--long` takes: one per row it adds.
+LONG_ONLY = (
+    "build_seconds_1proc",
+    "decode_seconds_numpy_format",
+    "keras_load_data_seconds",
+    "epoch_seconds_torchvision_0w",
+    "epoch_seconds_image_card",
+    "stream_rate_one_shard_2w",
+    "hub_load_seconds_cold",
+)
 CARD = """\
 # Fashion-MNIST
 
@@ -23,30 +39,46 @@ Run the benchmark to fill in this section.
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One run of every measurement, once, on the synthetic archives (40 train, 20 test examples)."""
-    from tests import synthetic
-
+    """One default run of every section, on the synthetic archives (40 train, 20 test examples), one run a figure."""
     work = tmp_path_factory.mktemp("benchmark")
     table = synthetic.write_archives(work / "archives")
-    builder_kwargs = {"data_dir": str(work / "archives"), "mirrors": [], "system_dirs": [], "archives": table}
-    return benchmark.run_benchmark(work / "scratch", builder_kwargs, repeat=1, with_keras=False)
+    return benchmark.run_benchmark(work / "scratch", bench_builder_kwargs(work / "archives", table), repeat=1)
 
 
-@pytest.mark.parametrize("key", REQUIRED_KEYS)
-def test_required_figures_are_positive_numbers(results: dict, key: str) -> None:
+@pytest.mark.parametrize("key", TARGETS)
+def test_the_default_run_measures_every_target(results: dict, key: str) -> None:
     value = results[key]
     assert isinstance(value, float) and value > 0
 
 
+def test_the_default_run_leaves_the_context_rows_to_long(results: dict) -> None:
+    assert not set(LONG_ONLY) & set(results)
+    assert results["long"] is False and results["repeat"] == 1
+
+
+@pytest.mark.parametrize("section", benchmark.SECTIONS, ids=lambda section: section.name)
+def test_each_section_that_measured_something_is_timed(results: dict, section: benchmark.Section) -> None:
+    if section.name == "hub":  # `--long` only
+        assert not any(key.endswith("_hub") or key.startswith("hub_") for key in results)
+    else:
+        assert results[f"section_seconds_{section.name}"] > 0
+        assert results[f"section_cpu_seconds_{section.name}"] >= 0
+    assert results["run_seconds"] > results["section_seconds_setup"] > 0
+
+
 def test_every_figure_survives_json(results: dict) -> None:
     figures = json.loads(json.dumps(results))
-    numbers = {key: value for key, value in figures.items() if key.endswith(("_seconds", "_bytes")) or "rate" in key}
-    assert numbers and all(value is None or value > 0 for value in numbers.values())
+    numbers = {
+        key: value
+        for key, value in figures.items()
+        if (key.endswith(("_seconds", "_bytes")) or "rate" in key) and not key.startswith(("section_", "background_"))
+    }
+    not_positive = {key: value for key, value in numbers.items() if not (value is None or value > 0)}
+    assert numbers and not not_positive, not_positive
     assert figures["keras_floor_seconds"] > 0  # the synthetic archives are local, so the peer's path was timed
-    assert figures["machine"]["python"] and figures["repeat"] == 1
-    assert "hub" not in figures["unavailable"], figures["unavailable"]
-    assert figures["hub_load_seconds_cold"] > 0  # over the local Hub
-    assert figures["hub_stream_rate_image_2w"] > 0 and figures["hub_stream_rate_pixels_2w"] > 0
+    assert figures["machine"]["python"] and figures["unavailable"] == {}
+    assert figures["train_examples"] == synthetic.SIZES["train"]
+    assert figures["train_files"] == fashion_mnist.NUM_SHARDS["train"]
 
 
 def test_table_is_written_into_the_performance_block(results: dict, tmp_path: pathlib.Path) -> None:
@@ -55,8 +87,25 @@ def test_table_is_written_into_the_performance_block(results: dict, tmp_path: pa
     benchmark.write_card(readme, benchmark.markdown(results))
     text = readme.read_text(encoding="utf-8")
     assert "Run the benchmark" not in text
-    assert "the ratios are what to compare" in text
-    assert "| `pixels` (train in 8 files) |" in text and "Against the peers" in text
-    for key in benchmark.TARGETS:  # every target has a verdict in the card
-        assert benchmark.target_verdict(results, key) in text
+    assert "the ratios are what to compare" in text and "the default run (`--long` adds" in text
+    assert f"in {fashion_mnist.NUM_SHARDS['train']} files" in text
+    for key in TARGETS:  # every target has a verdict in the card
+        assert target_verdict(results, key) in text
+    assert "local Hub" not in text and "(hub)" not in text  # a section with nothing measured is left out
+    assert "The run took " in text
     assert text.startswith("# Fashion-MNIST") and text.rstrip().endswith("<!-- END GENERATED: performance -->")
+
+
+@pytest.mark.parametrize(
+    ("argv", "long", "repeat"),
+    [([], False, None), (["--long"], True, None), (["--long", "--repeat", "2"], True, 2)],
+)
+def test_command_line(argv: list[str], long: bool, repeat: int | None) -> None:
+    args = benchmark.parse_args(argv)
+    assert (args.long, args.repeat) == (long, repeat)
+
+
+def test_repeat_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(["--repeat", "0"])
+    assert "expected a number of runs of at least 1, got 0" in capsys.readouterr().err
