@@ -36,15 +36,17 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 STARTED = time.perf_counter()  # a child's import of `datasets` (through fashion_mnist) is timed from here
 if __package__ in (None, ""):  # run as `python scripts/bench_network.py` (the children below are run so)
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import fashion_mnist  # noqa: E402 - after the path is set
+from scripts import bench_report as report  # noqa: E402
 
-Figures = dict[str, float | None]
+if TYPE_CHECKING:  # the harness imports torch: the children below start without it
+    from scripts.bench_harness import Figures, Setup
 
 HUB_REPO_ID = "org/fashion_mnist"
 ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet file per split
@@ -125,10 +127,8 @@ def far_hub(
 ) -> Iterator[FarHub]:
     """Serve what the push uploads of `repo` and of `one_file`, and the archives, from one local Hub."""
     from scripts.push_to_hub import upload_set
-    from tests.local_hub import OLAH_CLI, LocalHub
+    from tests.local_hub import LocalHub
 
-    if not OLAH_CLI.exists():
-        raise Unavailable("olah is not installed (it comes with the `test` extra)")
     root.mkdir(parents=True, exist_ok=True)
     with LocalHub(root) as hub:
         hub.publish(HUB_REPO_ID, upload_set(repo))
@@ -142,10 +142,6 @@ def one_file_upload_set(copy: Mapping[str, pathlib.Path], one_file: pathlib.Path
     kept = {path: local for path, local in copy.items() if not path.endswith(".parquet")}
     shards = {path.relative_to(one_file).as_posix(): path for path in sorted(one_file.rglob("*.parquet"))}
     return kept | shards
-
-
-class Unavailable(Exception):
-    """This section cannot run here; the reason is reported."""
 
 
 def set_condition(hub: FarHub, condition: Condition) -> None:
@@ -386,11 +382,17 @@ def hub_streaming(
 # --- The section -----------------------------------------------------------------------------
 
 
-def bench_network(setup: Any) -> Figures:
+def measure(setup: Setup) -> Figures:
     """The section: cold first uses and Hub streams at the run's conditions (`setup.long` for the whole grid)."""
     if setup.archive_dir is None:
-        raise Unavailable("no local copy of the archives to serve beside the copy (pass --data-dir)")
-    extent = "long" if getattr(setup, "long", False) else "default"
+        setup.unavailable["network"] = "no local copy of the archives to serve beside the copy (pass --data-dir)"
+        return {}
+    from tests.local_hub import OLAH_CLI
+
+    if not OLAH_CLI.exists():
+        setup.unavailable["network"] = "olah is not installed (it comes with the `test` extra)"
+        return {}
+    extent = "long" if setup.long else "default"
     root = pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))
     with far_hub(setup.repo, setup.one_shard, setup.archive_dir, setup.archives, root) as hub:
         figures = cold_first_use(
@@ -410,14 +412,16 @@ def bench_network(setup: Any) -> Figures:
 
 # --- Report --------------------------------------------------------------------------------------
 
-# key pattern -> (comparison, bound): issue 16's targets; `{condition}` and `{workers}` are filled in per run.
 COLD_TARGET = ("<=", 1.0)  # a cold load of each config at most the one-file layout's, at every condition
 COLD_AIM = ("<=", 0.8)  # at 100 ms with a cap per connection: parallel files should win
 HUB_STREAM_TARGET = (">=", 0.7)  # Hub streaming at 0 ms against the same recipe on local files
 
 
 def targets(results: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
-    """The targets of the figures this run has: every cold ratio, and every Hub stream ratio at 0 ms."""
+    """The targets of the figures this run has: every cold ratio, and every Hub stream ratio at 0 ms.
+
+    The default run's are also in `bench_report.TARGETS`, with the same bounds.
+    """
     found: dict[str, tuple[str, float]] = {}
     for key in results:
         if key.startswith("cold_ratio_") and "_vs_keras_" not in key:
@@ -427,15 +431,8 @@ def targets(results: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
     return found
 
 
-def verdict(value: float | None, target: tuple[str, float] | None) -> str:
-    if target is None:
-        return ""
-    comparison, bound = target
-    sign = "≤" if comparison == "<=" else "≥"
-    if value is None:
-        return f"{sign} {bound}: not measured"
-    met = value <= bound if comparison == "<=" else value >= bound
-    return f"{sign} {bound}: {'met' if met else '**missed**'}"
+def _verdict(value: float | None, target: tuple[str, float] | None) -> str:
+    return "" if target is None else report.verdict(value, target)
 
 
 def _first_use(results: Mapping[str, Any], name: str, condition: str) -> str:
@@ -468,7 +465,7 @@ def first_use_table(results: Mapping[str, Any]) -> str:
             rows.append(
                 f"| {condition.describe()} | `{config}` | {_first_use(results, name, key)} "
                 f"| {_first_use(results, f'{name}_one_file', key)} | {ratio:.2f} "
-                f"| {verdict(ratio, all_targets.get(f'cold_ratio_{name}_{key}'))} "
+                f"| {_verdict(ratio, all_targets.get(f'cold_ratio_{name}_{key}'))} "
                 f"| {_first_use(results, 'keras_style', key)} | {keras:.2f} "
                 f"| {_first_use(results, 'torchvision_style', key)} |"
             )
@@ -501,14 +498,14 @@ def hub_stream_table(results: Mapping[str, Any]) -> str:
                 cells = " | ".join("" if rate is None else f"{rate:,.0f}" for rate in hub)
                 rows.append(
                     f"| {label} | {workers} | {'' if local is None else f'{local:,.0f}'} | {cells} "
-                    f"| {'' if ratio is None else f'{ratio:.2f}'} | {verdict(ratio, target)} "
+                    f"| {'' if ratio is None else f'{ratio:.2f}'} | {_verdict(ratio, target)} "
                     f"| {'' if requests is None else f'{requests:.0f}'} |"
                 )
     return "\n".join(rows)
 
 
-def markdown(results: Mapping[str, Any]) -> str:
-    """The section's part of the card's Performance block."""
+def table(results: Mapping[str, Any]) -> str:
+    """The section's part of the card's Performance block; empty if it measured nothing."""
     first_use, streams = first_use_table(results), hub_stream_table(results)
     if not first_use and not streams:
         return ""

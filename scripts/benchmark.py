@@ -44,8 +44,8 @@ from scripts import (
     bench_bytes,
     bench_copies,
     bench_epochs,
-    bench_hub,
     bench_load,
+    bench_network,
     build,
     card,
     layout,
@@ -60,7 +60,7 @@ SECTIONS = (
     Section("load", bench_load.measure, bench_load.table),
     Section("arrays", bench_arrays.measure, bench_arrays.table),
     Section("epochs", bench_epochs.measure, bench_epochs.table),  # in memory and streamed, one torchvision loop
-    Section("hub", bench_hub.measure, bench_hub.table),
+    Section("network", bench_network.measure, bench_network.table),  # first use from a far-away Hub
     Section("bytes", bench_bytes.measure, bench_bytes.table),
 )
 REPEAT = 3  # runs per figure by default: the median of 3 still drops one slow spell
