@@ -61,14 +61,13 @@ class Baseline:
 
 
 BASELINES = {
-    # liblinear, L1, one-vs-rest: what `LogisticRegression(penalty="l1", C=1, multi_class="ovr")` was in 0.19.
+    # The table's second row (its first, penalty=l1, gives 0.842): the same convex objective, one-vs-rest, solved
+    # by L-BFGS, which uses both cores through BLAS; the paper's liblinear takes several times as long here.
     "logistic_regression": Baseline(
         "LogisticRegression",
-        "C=1 multi_class=ovr penalty=l1",
-        0.842,
-        lambda seed: OneVsRestClassifier(
-            LogisticRegression(C=1.0, l1_ratio=1.0, solver="liblinear", random_state=seed), n_jobs=JOBS
-        ),
+        "C=1 multi_class=ovr penalty=l2",
+        0.841,
+        lambda seed: OneVsRestClassifier(LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000)),
     ),
     # The defaults of 0.19 and today agree: adam, batch 200, up to 200 epochs, tol 1e-4.
     "mlp": Baseline(

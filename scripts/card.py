@@ -441,33 +441,33 @@ for epoch in range(2):
         params, loss = train_step(params, images, labels, batch)
 ```
 
-**Ray** (`pip install "ray[data,train]"`): Ray Data reads the Parquet files through
-`huggingface_hub`'s file system, and Ray Train hands each of its workers a share of
-every epoch (`get_dataset_shard`), as `iter_torch_batches` of uint8 tensors. On a small
-machine give Ray more logical CPUs than cores (`num_cpus`): each training worker holds
-one, and Ray Data's readers wait for a free one. For the default config, decode the PNG
-bytes in a `map_batches` function before training, as in the `DataLoader` recipe above.
+**Ray** (`pip install "ray[data]" aiohttp`): Ray Data reads the Parquet files through
+`huggingface_hub`'s file system, and `streaming_split(2)` feeds two workers, each its
+own half of every epoch, as `iter_torch_batches` of uint8 tensors (Ray Train's
+`get_dataset_shard` hands its `TorchTrainer` workers the same split). Ray Data needs
+`aiohttp` installed to read from any `fsspec` file system (`ray` 2.60). On a small
+machine give Ray more logical CPUs than cores (`num_cpus`): each worker holds one, and
+Ray Data's readers wait for a free one. For the default config, decode the PNG bytes in
+a `map_batches` function first, as in the `DataLoader` recipe above.
 
 ```python
-import ray, torch
+import numpy as np, ray, torch
 from huggingface_hub import HfFileSystem
-from ray.train import ScalingConfig
-from ray.train.torch import TorchTrainer
 
-def train_loop(config):
-    seen = torch.zeros(10, dtype=torch.int64)
-    shard = ray.train.get_dataset_shard("train")  # this worker's part of the epoch
+@ray.remote
+def train_worker(shard):  # a training worker, given its own part of the epoch
+    seen = np.zeros(10, dtype=np.int64)
     for batch in shard.iter_torch_batches(batch_size=256, dtypes={{"pixels": torch.uint8, "label": torch.int64}}):
         x, y = batch["pixels"].view(-1, 1, 28, 28).float() / 255, batch["label"]  # (256, 1, 28, 28), (256,)
-        seen += torch.bincount(y, minlength=10)
-    torch.distributed.all_reduce(seen)  # summed over the workers
-    ray.train.report({{"examples_per_label": seen.tolist()}})
+        seen += np.bincount(y.numpy(), minlength=10)
+    return seen
 
 ray.init(num_cpus=4)
 fs = HfFileSystem()
 train = ray.data.read_parquet(fs.glob("{pixels_train}"), filesystem=fs)
-result = TorchTrainer(train_loop, scaling_config=ScalingConfig(num_workers=2), datasets={{"train": train}}).fit()
-counts = list(enumerate(result.metrics["examples_per_label"]))  # 6,000 per label: each example once
+shards = train.streaming_split(2, equal=True)
+per_worker = ray.get([train_worker.remote(shard) for shard in shards])  # 30,000 examples each
+counts = list(enumerate(np.sum(per_worker, axis=0).tolist()))  # 6,000 per label: each example once
 ```"""
 
 
