@@ -100,7 +100,8 @@ def test_two_ray_workers_get_every_example_once_in_both_configs(
 
     images = read_idx_gz((real_archives / "train-images-idx3-ubyte.gz").read_bytes())
     labels = read_idx_gz((real_archives / "train-labels-idx1-ubyte.gz").read_bytes())
-    expected = collections.Counter(digest(image.tobytes(), int(label)) for image, label in zip(images, labels))
+    pairs = zip(images, labels, strict=True)
+    expected = collections.Counter(digest(image.tobytes(), int(label)) for image, label in pairs)
     assert set(report) == set(configs)
     for config, workers in report.items():
         assert [len(worker) for worker in workers] == [len(labels) // 2] * 2, config
