@@ -376,6 +376,112 @@ counts = test.groupBy("label").count().collect()  # 1,000 per label
 ```"""
 
 
+def _frameworks(facts: CardFacts) -> str:
+    """Keras, JAX, Ray and TensorFlow: each recipe runs as shown (tests/test_card_snippets.py)."""
+    repo, pixels = facts.repo_id, fashion_mnist.PIXELS
+    pixels_train = f"datasets/{repo}/{layout.split_glob(pixels, 'train')}.parquet"
+    return f"""\
+**Keras** (`keras.datasets.fashion_mnist.load_data()`): the same tuple of arrays, uint8,
+`(N, 28, 28)` images and `(N,)` labels, equal array for array to what Keras returns (the
+test suite compares them):
+
+```python
+import numpy as np
+from datasets import load_dataset
+
+def load_data():  # ((x_train, y_train), (x_test, y_test)), as keras.datasets.fashion_mnist.load_data()
+    splits = load_dataset("{repo}", "{pixels}").with_format("numpy", dtype=np.uint8)
+    train, test = splits["train"][:], splits["test"][:]
+    return (train["pixels"].reshape(-1, 28, 28), train["label"]), (test["pixels"].reshape(-1, 28, 28), test["label"])
+
+(x_train, y_train), (x_test, y_test) = load_data()  # (60000, 28, 28), (60000,), (10000, 28, 28), (10000,)
+```
+
+Keras 3 trains on those arrays with any backend (torch, JAX or TensorFlow):
+
+```python
+import os
+os.environ.setdefault("KERAS_BACKEND", "torch")  # or "jax", "tensorflow": set it before importing keras
+import keras, numpy as np
+from datasets import load_dataset
+
+train = load_dataset("{repo}", "{pixels}", split="train").with_format("numpy", dtype=np.uint8)[:]
+x_train, y_train = train["pixels"].reshape(-1, 28, 28), train["label"]
+model = keras.Sequential([
+    keras.Input((28, 28)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
+    keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10),
+])
+model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+history = model.fit(x_train, y_train, batch_size=256, epochs=1)
+```
+
+**TensorFlow**: the arrays above are what `tf.data.Dataset.from_tensor_slices((x_train, y_train))`
+takes, and Keras on the TensorFlow backend trains on them as shown. TensorFlow itself
+is not installed by the tests (1.4 GB), so no block here imports it.
+
+**JAX**: put the uint8 pixels on the device as they are (47 MB for the train split) and
+cast inside the jitted step. `with_format("jax")` widens integer columns to `int32`
+(`int64` with `jax_enable_x64`), 4 times the memory; `with_format("jax", dtype=jnp.uint8)`
+keeps them uint8. Shuffle with a permutation of indices and drop the last partial
+batch, so every step has the same shape and compiles once:
+
+```python
+import jax, jax.numpy as jnp, numpy as np
+from datasets import load_dataset
+
+train = load_dataset("{repo}", "{pixels}", split="train").with_format("numpy", dtype=np.uint8)[:]
+images = jax.device_put(train["pixels"].reshape(-1, 28, 28))  # uint8 on the device
+labels = jax.device_put(train["label"])
+
+def loss_fn(params, x, y):
+    weights, bias = params
+    logits = x.reshape(len(x), -1).astype(jnp.float32) / 255 @ weights + bias
+    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None].astype(jnp.int32), axis=1))
+
+@jax.jit
+def train_step(params, images, labels, indices):  # the arrays as arguments: captured ones would be compiled in
+    loss, grads = jax.value_and_grad(loss_fn)(params, images[indices], labels[indices])
+    return jax.tree.map(lambda p, g: p - 0.5 * g, params, grads), loss
+
+params = (jnp.zeros((784, 10)), jnp.zeros(10))
+key = jax.random.key(0)
+for epoch in range(2):
+    key, shuffle_key = jax.random.split(key)
+    order = jax.random.permutation(shuffle_key, len(labels))
+    for batch in order[: len(order) // 256 * 256].reshape(-1, 256):
+        params, loss = train_step(params, images, labels, batch)
+```
+
+**Ray** (`pip install "ray[data]" aiohttp`): Ray Data reads the Parquet files through
+`huggingface_hub`'s file system, and `streaming_split(2)` feeds two workers, each its
+own half of every epoch, as `iter_torch_batches` of uint8 tensors (Ray Train's
+`get_dataset_shard` hands its `TorchTrainer` workers the same split). Ray Data needs
+`aiohttp` installed to read from any `fsspec` file system (`ray` 2.60). On a small
+machine give Ray more logical CPUs than cores (`num_cpus`): each worker holds one, and
+Ray Data's readers wait for a free one. For the default config, decode the PNG bytes in
+a `map_batches` function first, as in the `DataLoader` recipe above.
+
+```python
+import numpy as np, ray, torch
+from huggingface_hub import HfFileSystem
+
+@ray.remote
+def train_worker(shard):  # a training worker, given its own part of the epoch
+    seen = np.zeros(10, dtype=np.int64)
+    for batch in shard.iter_torch_batches(batch_size=256, dtypes={{"pixels": torch.uint8, "label": torch.int64}}):
+        x, y = batch["pixels"].view(-1, 1, 28, 28).float() / 255, batch["label"]  # (256, 1, 28, 28), (256,)
+        seen += np.bincount(y.numpy(), minlength=10)
+    return seen
+
+ray.init(num_cpus=4)
+fs = HfFileSystem()
+train = ray.data.read_parquet(fs.glob("{pixels_train}"), filesystem=fs)
+shards = train.streaming_split(2, equal=True)
+per_worker = ray.get([train_worker.remote(shard) for shard in shards])  # 30,000 examples each
+counts = list(enumerate(np.sum(per_worker, axis=0).tolist()))  # 6,000 per label: each example once
+```"""
+
+
 def _sources(facts: CardFacts) -> str:
     lines = [
         "| file | .gz bytes | .gz MD5 | .gz SHA-256 | decompressed SHA-256 |",
@@ -401,6 +507,7 @@ BLOCKS = {
     "fields": _fields,
     "usage": _usage,
     "tools": _tools,
+    "frameworks": _frameworks,
     "sources": _sources,
     "citation": _citation,
 }

@@ -66,3 +66,11 @@ def test_missing_block_is_a_clear_error(facts: card.CardFacts) -> None:
     template = TEMPLATE.replace("<!-- BEGIN GENERATED: usage -->", "")
     with pytest.raises(ValueError, match=r"no generated block 'usage'.*<!-- BEGIN GENERATED: usage -->"):
         card.render_card(template, facts)
+
+
+def test_frameworks_block_names_the_repo_and_each_framework(facts: card.CardFacts) -> None:
+    block = card._frameworks(facts)
+    assert 'load_dataset("someone/fmnist", "pixels")' in block and "def load_data():" in block
+    assert 'fs.glob("datasets/someone/fmnist/data/pixels/train-*.parquet")' in block
+    for needle in ("model.fit(", "@jax.jit", "jax.device_put(", "streaming_split(2", "iter_torch_batches(", "tf.data"):
+        assert needle in block, needle

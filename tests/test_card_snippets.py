@@ -8,7 +8,7 @@ The runner summarises what each block bound; the checks here hold for any block:
 length or first dimension is a split's or a shard's size, a per-label count is the
 same for every label, a `DataLoader` gives batches of images and labels.
 
-Marked `compat` (it installs Dask and Spark): `make compat` runs it.
+Marked `compat` (it installs Dask, Spark, JAX and Ray): `make compat` runs it.
 """
 
 from __future__ import annotations
@@ -66,6 +66,12 @@ def run_block(python: pathlib.Path, endpoint: str, code: str) -> tuple[int, str,
             "PYSPARK_PYTHON": str(python),  # Spark's Python workers use the same environment
             "PYSPARK_DRIVER_PYTHON": str(python),
             "SPARK_LOCAL_IP": "127.0.0.1",
+            "JAX_PLATFORMS": "cpu",
+            # Ray: loopback only (its node address, not the route to a public one), no usage report, a small
+            # object store. No dashboard starts: `ray[data]` lacks its packages.
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_DEFAULT_OBJECT_STORE_MEMORY_PROPORTION": "0.05",
         }
         done = subprocess.run(
             [str(python), str(RUNNER), str(script)],

@@ -1,0 +1,78 @@
+"""The card's Keras drop-in gives exactly what `keras.datasets.fashion_mnist.load_data()` gives.
+
+The recipe is the card's own block (the one defining `load_data`), taken from the card
+the build wrote and run as shown against the local Hub. Keras runs in a child process
+(it reads KERAS_HOME and its backend when imported) on the same four original archives,
+which it finds in `$KERAS_HOME/datasets/fashion-mnist/` and so downloads nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fashion_mnist
+
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+KERAS_PROGRAM = """\
+import sys
+import numpy as np
+from keras.datasets import fashion_mnist
+(x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
+np.savez(sys.argv[1], x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+"""
+NAMES = ("x_train", "y_train", "x_test", "y_test")
+
+
+def card_block(card: str, marker: str) -> str:
+    """The one ```python block of `card` that contains `marker`."""
+    blocks = [block for block in PYTHON_BLOCK.findall(card) if marker in block]
+    assert len(blocks) == 1, f"expected one python block with {marker!r} in the card, found {len(blocks)}"
+    return blocks[0]
+
+
+def keras_load_data(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, np.ndarray]:
+    """What Keras' own loader returns, reading `archive_dir`'s archives through KERAS_HOME."""
+    downloads = work / "keras-home" / "datasets" / "fashion-mnist"
+    downloads.mkdir(parents=True)
+    for archive in fashion_mnist.ARCHIVES:
+        (downloads / archive.filename).symlink_to((archive_dir / archive.filename).resolve())
+    environment = {**os.environ, "KERAS_HOME": str(work / "keras-home"), "KERAS_BACKEND": "torch"}
+    output = work / "keras.npz"
+    done = subprocess.run(
+        [sys.executable, "-c", KERAS_PROGRAM, str(output)], env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with np.load(output) as arrays:
+        return {name: arrays[name] for name in NAMES}
+
+
+def test_card_recipe_equals_keras_load_data(
+    hub_endpoint: str, real_repo: pathlib.Path, real_archives: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    code = card_block((real_repo / "README.md").read_text(encoding="utf-8"), "def load_data(")
+    namespace: dict = {"__name__": "card_block"}
+    exec(compile(code, "card-keras-block", "exec"), namespace)
+
+    expected = keras_load_data(real_archives, tmp_path)
+
+    for name in NAMES:
+        ours, theirs = namespace[name], expected[name]
+        assert isinstance(ours, np.ndarray), f"{name}: {type(ours)}"
+        assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape) == (np.uint8, theirs.shape), name
+        assert np.array_equal(ours, theirs), f"{name} differs from keras.datasets.fashion_mnist.load_data()"
+    assert expected["x_train"].shape == (60_000, *fashion_mnist.IMAGE_SHAPE)
+    assert expected["y_test"].shape == (10_000,)
+
+
+def test_card_block_is_found_once() -> None:
+    card = "```python\ndef load_data():\n    pass\n```\ntext\n```python\nx = 1\n```\n"
+    assert card_block(card, "def load_data(") == "def load_data():\n    pass\n"
+    with pytest.raises(AssertionError, match="found 0"):
+        card_block(card, "import jax")
