@@ -1,7 +1,7 @@
 """Keras and JAX: the card's recipes beside what each framework's users load today, for `scripts/benchmark.py`.
 
-Each `bench_<name>(setup)` takes the benchmark's `Setup` (it reads `repo`, `warm_cache`,
-`archive_dir`, `repeat` and `work`) and returns figures in seconds, medians of
+The benchmark's `frameworks` section (`measure` and `table`). Each `bench_<name>(setup)`
+takes the benchmark's `Setup` and returns figures in seconds, medians of
 `setup.repeat` runs with the compared steps taking turns. Each runs in a child
 process: Keras reads KERAS_HOME and its backend when imported, and JAX is not in every
 environment that runs the benchmark. A framework that is not installed, or a run with
@@ -21,23 +21,14 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import fashion_mnist
+from scripts.bench_harness import Figures, Setup
 from scripts.bench_peers import Unavailable
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHILD_TIMEOUT = 600  # seconds
-
-
-class Setup(Protocol):
-    """What these functions read of `scripts/benchmark.py`'s `Setup`."""
-
-    repo: pathlib.Path
-    warm_cache: pathlib.Path
-    archive_dir: pathlib.Path | None
-    repeat: int
-    work: pathlib.Path
 
 
 # A child program's common part: the arguments, interleaved medians, the card's array recipe and Keras' floor.
@@ -147,18 +138,18 @@ def bench_jax(setup: Setup) -> dict[str, float]:
 BENCHES = {"keras": bench_keras, "jax": bench_jax}
 
 
-def run_all(setup: Setup, unavailable: dict[str, str]) -> dict[str, float]:
-    """Every framework's figures; one that cannot run is named in `unavailable` with its reason."""
-    figures: dict[str, float] = {}
+def measure(setup: Setup) -> Figures:
+    """Every framework's figures; one that cannot run is named in `setup.unavailable` with its reason."""
+    figures: Figures = {}
     for name, bench in BENCHES.items():
         try:
             figures |= bench(setup)
         except Unavailable as reason:
-            unavailable[f"frameworks_{name}"] = str(reason)
+            setup.unavailable[f"frameworks_{name}"] = str(reason)
     return figures
 
 
-def markdown(figures: Mapping[str, Any]) -> str:
+def table(figures: Mapping[str, Any]) -> str:
     """The frameworks' table for the card's Performance section; rows with no figure are left out."""
     rows = [
         ("Keras: both splits as `load_data()` returns them", "keras_own", "`keras.datasets.fashion_mnist.load_data()`",
@@ -176,4 +167,6 @@ def markdown(figures: Mapping[str, Any]) -> str:
             f"| {what} | {own_name}: {figures[f'{own}_seconds']:.2f} s | {ours_name}: "
             f"{figures[f'{ours}_seconds']:.2f} s | {value:.2f} |"
         )
-    return "\n".join(lines) if len(lines) > 2 else ""
+    if len(lines) == 2:
+        return ""
+    return "Other frameworks, each beside its own way to the arrays (train split, medians):\n\n" + "\n".join(lines)

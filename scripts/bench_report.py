@@ -23,13 +23,11 @@ TARGETS = {
     "decode_ratio": ("<=", 1.3),
     "stream_scaling_2w": (">=", 1.7),
     "bytes_ratio_vs_one_shard": ("<=", 1.02),
-    # First use over the network (issue 16), at the default run's conditions; `--long` adds 0 and 50 ms, more caps
-    # and worker counts, with the bounds `bench_network.targets` gives. A cold load at most the one-file layout's;
-    # at 100 ms with a cap per connection, parallel files should win: aim 0.8.
+    # First use over the network (issue 16), at the default run's condition; `--long` adds 0 and 50 ms, a cap shared
+    # by all connections and other worker counts, with the bounds `bench_network.targets` gives (a cold load at most
+    # the one-file layout's). At 100 ms with a cap per connection parallel files should win: aim 0.8.
     "cold_ratio_image_100ms_100mbps_percon": ("<=", 0.8),
     "cold_ratio_pixels_100ms_100mbps_percon": ("<=", 0.8),
-    "cold_ratio_image_100ms_100mbps_shared": ("<=", 1.0),
-    "cold_ratio_pixels_100ms_100mbps_shared": ("<=", 1.0),
     # Streaming from the Hub at 0 ms against the same recipe on local files.
     "hub_stream_ratio_image_2w_0ms": (">=", 0.7),
     "hub_stream_ratio_pixels_2w_0ms": (">=", 0.7),

@@ -44,6 +44,7 @@ from scripts import (
     bench_bytes,
     bench_copies,
     bench_epochs,
+    bench_frameworks,
     bench_load,
     bench_network,
     build,
@@ -60,6 +61,7 @@ SECTIONS = (
     Section("load", bench_load.measure, bench_load.table),
     Section("arrays", bench_arrays.measure, bench_arrays.table),
     Section("epochs", bench_epochs.measure, bench_epochs.table),  # in memory and streamed, one torchvision loop
+    Section("frameworks", bench_frameworks.measure, bench_frameworks.table),  # Keras and JAX beside their own
     Section("network", bench_network.measure, bench_network.table),  # first use from a far-away Hub
     Section("bytes", bench_bytes.measure, bench_bytes.table),
 )

@@ -181,6 +181,7 @@ class RangeFront:
         self._server.stored_object = stored_object
         self._server.front_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._server.counts = collections.Counter()
+        self._server.api_cache = {}
         self._server.counts_lock = threading.Lock()
         self.link = Link()
         self._thread = threading.Thread(target=self._server.serve_forever, name="range-front", daemon=True)
@@ -235,7 +236,8 @@ class _FrontServer(http.server.ThreadingHTTPServer):
     link: Link
     shared_pacer: _Pacer | None
     counts: collections.Counter[str]
-    counts_lock: threading.Lock
+    counts_lock: threading.Lock  # also guards `api_cache`
+    api_cache: dict[str, tuple[int, list[tuple[str, str]], bytes]]  # API reads at a commit sha -> olah's answer
 
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -297,6 +299,8 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
         stored = self.server.stored_object(self.path) if wanted and self.server.stored_object else None
         if stored is not None:
             status, headers, body = self._stored_range(wanted, stored)
+        elif self.command == "GET" and _PINNED_API.match(self.path):
+            status, headers, body = self._pinned_api_answer()
         else:
             status, headers, body = self._ask_upstream()
             if wanted and status == 200:
@@ -309,6 +313,18 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self._send_paced(body)
+
+    def _pinned_api_answer(self) -> tuple[int, list[tuple[str, str]], bytes]:
+        """olah's answer to an API read at a commit sha, asked once: it cannot change, and olah takes 50-100 ms of
+        CPU to list a tree (git runs per call) where the Hub takes a few ms. The link's delay is still paid."""
+        with self.server.counts_lock:
+            cached = self.server.api_cache.get(self.path)
+        if cached is None:
+            cached = self._ask_upstream()
+            if cached[0] == 200:
+                with self.server.counts_lock:
+                    self.server.api_cache[self.path] = cached
+        return cached
 
     def _answer_counts(self) -> None:
         """The counts so far, as JSON: a client in another process can take them before and after a run of its own."""
@@ -430,6 +446,7 @@ _RESOLVE_URL = re.compile(
     r"^/(?P<type>datasets|models|spaces)/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<file>.+)$"
 )
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+_PINNED_API = re.compile(r"^/api/(datasets|models|spaces)/[^/]+/[^/]+/(revision|tree)/[0-9a-f]{40}(/|\?|$)")
 _LFS_POINTER = re.compile(r"^oid sha256:(?P<oid>[0-9a-f]{64})\nsize (?P<size>\d+)$", re.MULTILINE)
 
 

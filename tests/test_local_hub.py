@@ -175,3 +175,20 @@ def test_the_counts_are_readable_over_http_and_reset(lone_front: tuple[RangeFron
     assert json.loads(body) == {"connections": 2, "GET range": 1, "HEAD file": 1} == front.counts  # not itself
     front.reset_counts()
     assert front.counts == {}
+
+
+def test_api_reads_at_a_commit_are_asked_of_olah_once(local_hub: LocalHub) -> None:
+    """They cannot change; a branch's can, so those go to olah every time. Both pay the link's round trip."""
+    sha = local_hub.head(HUB_REPO)
+    pinned, moving = (f"{local_hub.endpoint}/api/datasets/{HUB_REPO}/revision/{rev}" for rev in (sha, "main"))
+    olah_log = local_hub.root / "olah.log"
+    seen = olah_log.read_text().count
+    before = {rev: seen(f"/api/datasets/{HUB_REPO}/revision/{rev}") for rev in (sha, "main")}
+
+    answers = [request(url) for url in (pinned, pinned, moving, moving)]
+
+    assert [status for status, _, _ in answers] == [200] * 4
+    assert answers[0][2] == answers[1][2] and json.loads(answers[0][2])["sha"] == sha
+    seen = olah_log.read_text().count
+    assert seen(f"/api/datasets/{HUB_REPO}/revision/{sha}") - before[sha] <= 1
+    assert seen(f"/api/datasets/{HUB_REPO}/revision/main") - before["main"] == 2
