@@ -146,7 +146,7 @@ def test_upload_set_is_what_the_cards_configs_name_and_never_code(synthetic_repo
     shards = [
         layout.shard_path(config, split, index, count)
         for config in fashion_mnist.FEATURES
-        for split, count in (("test", 2), ("train", 8))
+        for split, count in sorted(fashion_mnist.NUM_SHARDS.items())
         for index in range(count)
     ]
     expected = sorted(
@@ -534,7 +534,7 @@ def _link_preview_to_a_secret(repo: pathlib.Path, tmp_path: pathlib.Path) -> str
 
 def _link_a_shard_to_its_own_copy_outside(repo: pathlib.Path, tmp_path: pathlib.Path) -> str:
     """The same bytes, so verification passes: only the link check can refuse it."""
-    relative = layout.shard_path(fashion_mnist.NAME, "train", 3, 8)
+    relative = layout.shard_path(fashion_mnist.NAME, "train", 3, fashion_mnist.NUM_SHARDS["train"])
     shard = repo / relative
     outside = _secret(tmp_path).with_name(shard.name)
     shutil.move(shard, outside)

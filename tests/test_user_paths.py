@@ -171,12 +171,12 @@ def test_streaming_into_two_dataloader_workers_gives_every_example_once(
     hub_endpoint: str, expected_test_examples: collections.Counter, datasets_log: pathlib.Path
 ) -> None:
     stream = datasets.load_dataset(HUB_REPO, split="test", streaming=True)
-    assert stream.num_shards == 2
+    assert stream.num_shards == fashion_mnist.NUM_SHARDS["test"]
 
     seen, per_worker = stream_through_loader(stream, num_workers=2)
 
     assert seen == expected_test_examples
-    assert per_worker == {0: 5_000, 1: 5_000}  # each worker read its own shard; neither idled
+    assert per_worker == {0: 5_000, 1: 5_000}  # each worker read its own half of the files; neither idled
     assert TOO_MANY_WORKERS not in datasets_log.read_text()
 
 
@@ -212,7 +212,8 @@ def test_two_ranks_split_the_stream_disjointly_and_cover_it_once(
 
     results = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(2)]
     parts = [collections.Counter(map(tuple, result["records"])) for result in results]
-    assert [result["num_shards"] for result in results] == [1, 1]  # whole shards: 2 files, 2 ranks
+    half = fashion_mnist.NUM_SHARDS["test"] // 2
+    assert [result["num_shards"] for result in results] == [half, half]  # whole files: 2 ranks, half each
     assert not parts[0] & parts[1]
     assert parts[0] + parts[1] == expected_test_examples
     assert results[0]["gathered"] == results[1]["gathered"] == [result["records"] for result in results]
