@@ -345,11 +345,14 @@ train = pads.dataset(fs.glob("{pixels_train}"), filesystem=fs)
 counts = pl.scan_pyarrow_dataset(train).group_by("label").len().collect()  # 6,000 per label
 ```
 
+DuckDB queries an Arrow table in place; read the columns it needs into one first (a scan
+of the dataset itself from DuckDB's threads sometimes aborts the interpreter at exit):
+
 ```python
 import duckdb, pyarrow.dataset as pads
 from huggingface_hub import HfFileSystem
 fs = HfFileSystem()
-test = pads.dataset(fs.glob("{image_test}"), filesystem=fs)
+test = pads.dataset(fs.glob("{image_test}"), filesystem=fs).to_table(columns=["label"])
 counts = duckdb.sql("SELECT label, count(*) AS n FROM test GROUP BY label ORDER BY label").fetchall()
 ```
 
