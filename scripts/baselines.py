@@ -42,7 +42,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import shuffle
 
 import fashion_mnist
-from scripts import card, layout
+from scripts import build, card, layout
 
 PAPER = "arXiv:1708.07747v2, Table 3"
 DEFAULT_REPO = "org/fashion_mnist"
@@ -166,18 +166,6 @@ def _version(package: str) -> str:
     return version(package)
 
 
-def write_card(readme: pathlib.Path, section: str) -> None:
-    text = readme.read_text(encoding="utf-8")
-    layout.write_atomic(readme, card.replace_block(text, BLOCK, section))
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of runs of at least 1, got {value}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -190,7 +178,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=list(DEFAULT_CLASSIFIERS),
         help=f"which rows of the paper's table to train (default: {' '.join(DEFAULT_CLASSIFIERS)})",
     )
-    parser.add_argument("--repeat", type=positive_int, default=1, help="runs on reshuffled data, averaged (paper: 5)")
+    parser.add_argument(
+        "--repeat", type=build.positive_int, default=1, help="runs on reshuffled data, averaged (paper: 5)"
+    )
     parser.add_argument(
         "--update-card",
         nargs="?",
@@ -228,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = markdown(results, command_line(args))
     print(section)
     if args.update_card:
-        write_card(args.update_card, section)
+        card.write_block(args.update_card, BLOCK, section)
     return 0
 
 

@@ -147,18 +147,10 @@ def _background(results: Mapping[str, Any]) -> str:
 
 
 def write_card(readme: pathlib.Path, section: str) -> None:
-    text = readme.read_text(encoding="utf-8")
-    layout.write_atomic(readme, card.replace_block(text, "performance", section))
+    card.write_block(readme, "performance", section)
 
 
 # --- Command line ----------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of runs of at least 1, got {value}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -172,7 +164,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--repeat",
-        type=positive_int,
+        type=build.positive_int,
         help=f"runs per figure, the median kept (default {REPEAT}, {LONG_REPEAT} with --long)",
     )
     parser.add_argument("--json", type=pathlib.Path, metavar="PATH", help="also write every figure to this JSON file")

@@ -370,6 +370,14 @@ def write_preview(images: np.ndarray, labels: np.ndarray, path: pathlib.Path) ->
     sprite.save(path, format="PNG")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type for a number of runs: 1 or more."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of runs of at least 1, got {value}")
+    return value
+
+
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """`--data-dir`, `--fallback-to-mirrors` and `--mirror`: where the builder takes the archives from."""
     parser.add_argument(

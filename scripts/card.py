@@ -8,6 +8,7 @@ blocks is kept as the maintainers wrote it.
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import re
 
 import datasets
@@ -79,6 +80,11 @@ def card_data(facts: CardFacts) -> DatasetCardData:
     }
     MetadataConfigs(configs).to_dataset_card_data(data)
     return data
+
+
+def write_block(readme: pathlib.Path, name: str, content: str) -> None:
+    """Replace one generated block of the card file in place (atomically), leaving the rest as it is."""
+    layout.write_atomic(readme, replace_block(readme.read_text(encoding="utf-8"), name, content))
 
 
 def replace_block(text: str, name: str, content: str) -> str:
