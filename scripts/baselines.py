@@ -42,7 +42,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import shuffle
 
 import fashion_mnist
-from scripts import build, card, layout
+from scripts import build, card
 
 PAPER = "arXiv:1708.07747v2, Table 3"
 DEFAULT_REPO = "org/fashion_mnist"
@@ -181,14 +181,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--repeat", type=build.positive_int, default=1, help="runs on reshuffled data, averaged (paper: 5)"
     )
-    parser.add_argument(
-        "--update-card",
-        nargs="?",
-        const=layout.PROJECT_ROOT / layout.CARD,
-        type=pathlib.Path,
-        metavar="README",
-        help=f"write the table into the card's `{BLOCK}` block (default card: this repository's README.md)",
-    )
+    card.add_update_card_argument(parser, BLOCK)
     return parser.parse_args(argv)
 
 

@@ -49,7 +49,6 @@ from scripts import (
     bench_network,
     build,
     card,
-    layout,
 )
 from scripts.bench_harness import CpuClock, Figures, Section, machine, measured, quiet_datasets
 
@@ -168,14 +167,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"runs per figure, the median kept (default {REPEAT}, {LONG_REPEAT} with --long)",
     )
     parser.add_argument("--json", type=pathlib.Path, metavar="PATH", help="also write every figure to this JSON file")
-    parser.add_argument(
-        "--update-card",
-        nargs="?",
-        const=layout.PROJECT_ROOT / layout.CARD,
-        type=pathlib.Path,
-        metavar="README",
-        help="write the tables into the card's `performance` block (default card: this repository's README.md)",
-    )
+    card.add_update_card_argument(parser, "performance")
     parser.add_argument(
         "--skip-keras", action="store_true", help="with --long: do not time keras.datasets.fashion_mnist"
     )
