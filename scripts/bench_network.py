@@ -131,8 +131,9 @@ def far_hub(
 
     root.mkdir(parents=True, exist_ok=True)
     with LocalHub(root) as hub:
-        hub.publish(HUB_REPO_ID, upload_set(repo))
-        hub.publish(ONE_FILE_REPO_ID, one_file_upload_set(upload_set(repo), one_file))
+        copy = upload_set(repo)
+        hub.publish(HUB_REPO_ID, copy)
+        hub.publish(ONE_FILE_REPO_ID, one_file_upload_set(copy, one_file))
         hub.publish(ARCHIVES_REPO_ID, {a.filename: archive_dir / a.filename for a in archives})
         yield FarHub(hub.endpoint, hub.front)
 

@@ -91,11 +91,6 @@ class Link:
     bytes_per_second: float | None = None
     shared_cap: bool = False
 
-    def describe(self) -> str:
-        cap = "no cap" if not self.bytes_per_second else f"{self.bytes_per_second / 1e6:g} MB/s"
-        scope = " shared" if self.shared_cap and self.bytes_per_second else ""
-        return f"{self.latency * 1000:g} ms, {cap}{scope}"
-
 
 class _Pacer:
     """Sends at most `rate` bytes a second through whoever shares it: a token bucket holding `burst` seconds.
@@ -196,7 +191,7 @@ class RangeFront:
 
     @link.setter
     def link(self, link: Link) -> None:
-        self._server.shared_pacer = _Pacer(link.bytes_per_second) if link.bytes_per_second else None
+        self._server.shared_pacer = _Pacer(link.bytes_per_second) if link.bytes_per_second and link.shared_cap else None
         self._server.link = link
 
     @property
