@@ -13,18 +13,17 @@ or for all connections together. Against it, each in a fresh process with an emp
 - a Keras-style first use (GET the four archives from the same server, gunzip,
   `np.frombuffer`) and a torchvision-style one (download to files, check MD5, gunzip to
   files, parse the IDX files to arrays);
-- a streamed epoch of the card's recipe for each config, beside the same recipe reading
-  local files.
+- streamed epochs of the card's recipe for each config, set beside the same recipe on
+  local files (timed by the epochs section; `derived` makes the ratios).
 
-The front counts the requests and connections of each run.
+The front counts the requests and connections of each run. The runs themselves are
+`bench_network_runs`, a module that starts without `datasets` or torch.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gzip
-import hashlib
 import json
 import os
 import pathlib
@@ -33,20 +32,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-STARTED = time.perf_counter()  # a child's import of `datasets` (through fashion_mnist) is timed from here
-if __package__ in (None, ""):  # run as `python scripts/bench_network.py` (the children below are run so)
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-import fashion_mnist  # noqa: E402 - after the path is set
-from scripts import bench_report as report  # noqa: E402
-
-if TYPE_CHECKING:  # the harness imports torch: the children below start without it
-    from scripts.bench_harness import Figures, Setup
+import fashion_mnist
+from scripts import bench_network_runs as runs
+from scripts import bench_report as report
+from scripts.bench_harness import Figures, Setup
 
 HUB_REPO_ID = "org/fashion_mnist"
 ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet file per split
@@ -113,6 +105,12 @@ class FarHub:
     endpoint: str
     front: Any  # tests.local_hub.RangeFront
 
+    @property
+    def counts_url(self) -> str:
+        from tests.local_hub import COUNTS_PATH
+
+        return self.endpoint + COUNTS_PATH
+
     def url_of_archives(self) -> str:
         return f"{self.endpoint}/datasets/{ARCHIVES_REPO_ID}/resolve/main/"
 
@@ -157,7 +155,7 @@ def set_condition(hub: FarHub, condition: Condition) -> None:
 
 
 def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict[str, Any]:
-    """Run `python scripts/bench_network.py COMMAND...` with an empty HF_HOME pointed at `endpoint`; its JSON answer."""
+    """Run `python scripts/bench_network_runs.py COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
     home = tempfile.mkdtemp(prefix="hf-home-", dir=work)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))},
@@ -168,7 +166,7 @@ def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict
         "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     }
     done = subprocess.run(
-        [sys.executable, str(pathlib.Path(__file__).resolve()), *command],
+        [sys.executable, runs.__file__, *command],
         env=env,
         cwd=home,
         capture_output=True,
@@ -180,102 +178,9 @@ def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold_load(repo_id: str, config: str) -> dict[str, Any]:
-    """Child: import `datasets` and load every split of `config`, as a first cell of a notebook would."""
-    import datasets
-
-    imported = time.perf_counter()
-    loaded = datasets.load_dataset(repo_id, config)
-    done = time.perf_counter()
-    rows = sum(split.num_rows for split in loaded.values())
-    return {"seconds": done - imported, "import_seconds": imported - STARTED, "rows": rows}
-
-
-def keras_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
-    """Child: what `keras.datasets.fashion_mnist.load_data()` does on first use.
-
-    `keras.utils.get_file` fetches each archive with `urlretrieve` (a connection each), then
-    `load_data` gunzips them and views the bytes as uint8 arrays. `archives` is the JSON
-    list of `archive_table`.
-    """
-    import numpy as np
-
-    started = time.perf_counter()
-    rows = 0
-    for archive in json.loads(archives):
-        path = pathlib.Path(directory) / archive["filename"]
-        urllib.request.urlretrieve(base_url + archive["filename"], path)
-        with gzip.open(path, "rb") as file:
-            array = np.frombuffer(file.read(), np.uint8, offset=16 if archive["kind"] == "images" else 8)
-        rows += len(array) if archive["kind"] == "labels" else 0
-    return {"seconds": time.perf_counter() - started, "rows": rows}
-
-
-def torchvision_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
-    """Child: what torchvision's `FashionMNIST(download=True)` does on first use, with numpy for torch.
-
-    `download_and_extract_archive` per archive: `urlopen` and write in chunks, check the
-    MD5, gunzip to a file; then `read_sn3_pascalvincent_tensor` parses each IDX file.
-    """
-    import numpy as np
-
-    started = time.perf_counter()
-    raw = pathlib.Path(directory)
-    table = json.loads(archives)
-    for archive in table:
-        gz = raw / archive["filename"]
-        with urllib.request.urlopen(base_url + archive["filename"], timeout=60) as response, open(gz, "wb") as file:
-            while chunk := response.read(32 * 1024):
-                file.write(chunk)
-        if hashlib.md5(gz.read_bytes()).hexdigest() != archive["gz_md5"]:
-            raise RuntimeError(f"{gz}: MD5 mismatch")
-        with gzip.open(gz, "rb") as source, open(gz.with_suffix(""), "wb") as target:
-            target.write(source.read())
-    rows = 0
-    for archive in table:
-        data = (raw / archive["filename"]).with_suffix("").read_bytes()
-        dims = data[3]  # IDX: 2 zero bytes, the type, the number of dimensions, then each size big-endian
-        shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
-        array = np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
-        rows += len(array) if archive["kind"] == "labels" else 0
-    return {"seconds": time.perf_counter() - started, "rows": rows}
-
-
 def archive_table(archives: Sequence[fashion_mnist.Archive]) -> str:
-    """What the Keras- and torchvision-style children need to know of the archives, as JSON."""
+    """What the Keras- and torchvision-style runs need to know of the archives, as JSON."""
     return json.dumps([{"filename": a.filename, "kind": a.kind, "gz_md5": a.gz_md5} for a in archives])
-
-
-def stream_epochs(runs: Sequence[Mapping[str, Any]], repeat: int) -> dict[str, Any]:
-    """Child: streamed epochs of the card's recipes, taking turns; the median seconds of each run."""
-    from scripts import bench_recipes as recipes
-
-    recipe = {fashion_mnist.PIXELS: recipes.pixels_stream_batches, fashion_mnist.NAME: recipes.png_stream_batches}
-    times: dict[str, list[float]] = {run["name"]: [] for run in runs}
-    rows: dict[str, int] = {}
-    requests: dict[str, int] = {}
-    for _ in range(repeat):
-        for run in runs:
-            before = front_counts()
-            started = time.perf_counter()
-            rows[run["name"]] = sum(len(labels) for _, labels in recipe[run["config"]](run["repo"], run["workers"]))
-            times[run["name"]].append(time.perf_counter() - started)
-            requests[run["name"]] = request_count(front_counts()) - request_count(before)
-    seconds = {name: statistics.median(values) for name, values in times.items()}
-    return {"seconds": seconds, "rows": rows, "requests": requests}
-
-
-def front_counts() -> dict[str, int]:
-    """The far Hub front's counts, asked of it over HTTP (`tests.local_hub.COUNTS_PATH`)."""
-    with urllib.request.urlopen(os.environ["HF_ENDPOINT"] + "/_front/counts", timeout=30) as response:
-        return json.loads(response.read())
-
-
-def request_count(counts: Mapping[str, int]) -> int:
-    return sum(value for kind, value in counts.items() if kind != "connections")
-
-
-CHILDREN = {"cold-load": cold_load, "keras-style": keras_style, "torchvision-style": torchvision_style}
 
 
 # --- The measurements ------------------------------------------------------------------------
@@ -318,7 +223,7 @@ def cold_first_use(
                         f"{name} saw {answer['rows']} examples at {condition.describe()}, not {expected_rows}"
                     )
                 seconds[name].append(answer["seconds"])
-                figures[f"cold_requests_{name}_{condition.key}"] = request_count(counts)
+                figures[f"cold_requests_{name}_{condition.key}"] = runs.request_count(counts)
                 figures[f"cold_connections_{name}_{condition.key}"] = counts["connections"]
                 if "import_seconds" in answer:
                     figures["datasets_import_seconds"] = answer["import_seconds"]
@@ -337,7 +242,6 @@ def cold_first_use(
 
 def hub_streaming(
     hub: FarHub,
-    repo: pathlib.Path,
     latencies: Sequence[float],
     workers: Sequence[int],
     repeat: int,
@@ -345,38 +249,43 @@ def hub_streaming(
     *,
     with_one_file: bool = False,
 ) -> Figures:
-    """Examples per second of the card's streams from the far Hub, and from local files in the same child at 0 ms.
+    """Examples per second of the card's streams from the far Hub, and the requests of an epoch, at each latency.
 
-    `with_one_file` streams the one-file layout from the Hub too.
+    The same recipes on local files are the epochs section's (`bench_stream`); `derived` sets the
+    two side by side. `with_one_file` streams the one-file layout from the Hub too.
     """
     figures: Figures = {}
-    sources = {"hub": HUB_REPO_ID, "local": str(repo)} | ({"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {})
+    sources = {"hub": HUB_REPO_ID} | ({"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {})
     for latency in latencies:
         set_condition(hub, Condition(latency))
-        runs = [
+        streams = [
             {"name": f"{key}_{where}_{count}w", "repo": source, "config": config, "workers": count}
             for config, key in CONFIG_KEYS.items()
             for count in workers
             for where, source in sources.items()
-            if where != "local" or latency == latencies[0]
         ]
-        answer = run_child(["stream-epochs", json.dumps(runs), str(repeat)], hub.endpoint, work)
+        command = ["stream-epochs", json.dumps(streams), str(repeat), hub.counts_url]
+        answer = run_child(command, hub.endpoint, work)
         condition = Condition(latency).key
         for name, seconds in answer["seconds"].items():
-            rate = answer["rows"][name] / seconds
-            if "_local_" in name:
-                figures[f"stream_rate_{name}"] = rate
-            else:
-                figures[f"hub_stream_rate_{name}_{condition}"] = rate
-                figures[f"hub_stream_requests_{name}_{condition}"] = answer["requests"][name]
-    for latency in latencies:
-        condition = Condition(latency).key
-        for key in CONFIG_KEYS.values():
-            for count in workers:
-                local = figures.get(f"stream_rate_{key}_local_{count}w")
-                hub_rate = figures.get(f"hub_stream_rate_{key}_hub_{count}w_{condition}")
-                if local and hub_rate:
-                    figures[f"hub_stream_ratio_{key}_{count}w_{condition}"] = hub_rate / local
+            figures[f"hub_stream_rate_{name}_{condition}"] = answer["rows"][name] / seconds
+            figures[f"hub_stream_requests_{name}_{condition}"] = answer["requests"][name]
+    return figures
+
+
+def derived(results: Mapping[str, Any]) -> Figures:
+    """Each Hub stream's rate at 0 ms against the same recipe and workers on local files (the epochs section's).
+
+    The local run is another fresh process's, not one taking turns with the Hub's: timing it
+    again here cost a fifth of the default run.
+    """
+    figures: Figures = {}
+    for key in CONFIG_KEYS.values():
+        for count in STREAM_WORKERS["long"]:
+            local = results.get(f"stream_rate_{key}_{count}w")
+            hub_rate = results.get(f"hub_stream_rate_{key}_hub_{count}w_{Condition(0.0).key}")
+            if local and hub_rate:
+                figures[f"hub_stream_ratio_{key}_{count}w_0ms"] = hub_rate / local
     return figures
 
 
@@ -401,7 +310,6 @@ def measure(setup: Setup) -> Figures:
         )
         streams = hub_streaming(
             hub,
-            setup.repo,
             STREAM_LATENCIES[extent],
             STREAM_WORKERS[extent],
             setup.repeat,
@@ -492,7 +400,7 @@ def hub_stream_table(results: Mapping[str, Any]) -> str:
                 if not any(hub):
                     continue
                 mine = where == "hub"  # the local run and the target belong to this copy's own layout
-                local = results.get(f"stream_rate_{name}_local_{workers}w") if mine else None
+                local = results.get(f"stream_rate_{name}_{workers}w") if mine else None
                 ratio_key = f"hub_stream_ratio_{name}_{workers}w_0ms"
                 ratio, target = (results.get(ratio_key), all_targets.get(ratio_key)) if mine else (None, None)
                 requests = results.get(f"hub_stream_requests_{name}_{where}_{workers}w_{Condition(latencies[-1]).key}")
@@ -520,25 +428,7 @@ and views them as arrays; the torchvision-style run also writes each file, check
 
 {first_use}
 
-Streaming the train split from the Hub as the usage section shows, examples per second (the
-local-files run is the same recipe on a local copy, in the same process, taking turns):
+Streaming the train split from the Hub as the usage section shows, examples per second (local files: the same
+recipe on a local copy, from the epochs section's run):
 
 {streams}"""
-
-
-# --- Command line (the children) ---------------------------------------------------------------
-
-
-def main(argv: Sequence[str]) -> int:
-    """`cold-load REPO CONFIG`, `keras-style URL DIR`, `torchvision-style URL DIR`, `stream-epochs RUNS REPEAT`."""
-    command, *args = argv
-    if command == "stream-epochs":
-        answer = stream_epochs(json.loads(args[0]), int(args[1]))
-    else:
-        answer = CHILDREN[command](*args)
-    print(json.dumps(answer))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

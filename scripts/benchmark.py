@@ -1,6 +1,7 @@
 """Measure the Hub copy against what it has to beat: build, load, decode, stream and bytes.
 
-    python scripts/benchmark.py --data-dir DIR [--long] [--repeat N] [--json PATH] [--update-card [README]]
+    python scripts/benchmark.py --data-dir DIR [--long] [--repeat N] [--section NAME ...] [--json PATH]
+                                [--update-card [README]]
 
 Every figure is the median of repeated runs and is set beside a floor or an alternative
 measured in the same run, taking turns so that a slow spell of the machine hits both alike:
@@ -61,9 +62,11 @@ SECTIONS = (
     Section("arrays", bench_arrays.measure, bench_arrays.table),
     Section("epochs", bench_epochs.measure, bench_epochs.table),  # in memory and streamed, one torchvision loop
     Section("frameworks", bench_frameworks.measure, bench_frameworks.table),  # Keras and JAX beside their own
-    Section("network", bench_network.measure, bench_network.table),  # first use from a far-away Hub
+    Section("network", bench_network.measure, bench_network.table, bench_network.derived),  # from a far-away Hub
     Section("bytes", bench_bytes.measure, bench_bytes.table),
 )
+# /proc/stat counts in 10 ms ticks: over a shorter section (the bytes section takes milliseconds) the load is noise.
+LOAD_WINDOW = 0.5  # seconds
 REPEAT = 3  # runs per figure by default: the median of 3 still drops one slow spell
 LONG_REPEAT = 5
 
@@ -75,8 +78,10 @@ def run_benchmark(
     repeat: int | None = None,
     long: bool = False,
     with_keras: bool = True,
+    sections: Sequence[Section] = SECTIONS,
 ) -> dict[str, Any]:
-    """Every section, in `work` (a scratch directory); returns the figures, the machine and what could not run.
+    """`sections` (every one by default), in `work` (a scratch directory); the figures, the machine and what could
+    not run. The setup (the copies every section reads) always runs.
 
     `builder_kwargs` go to `build.build_repo` (`data_dir`, `mirrors`, `system_dirs`, `archives`).
     """
@@ -92,13 +97,22 @@ def run_benchmark(
         "section_seconds_setup": end.wall - start.wall,
         "section_cpu_seconds_setup": end.own - start.own,
     }
-    for section in SECTIONS:
+    for section in sections:
         logger.info("measuring %s", section.name)
         figures |= measured(section, setup)
+        if section.derived:
+            figures |= section.derived(figures)
         if f"section_seconds_{section.name}" in figures:
             logger.info("%s took %s", section.name, took(figures, section.name))
     figures["run_seconds"] = CpuClock.read().wall - start.wall
-    return {**figures, "repeat": repeat, "long": long, "machine": machine(), "unavailable": setup.unavailable}
+    return {
+        **figures,
+        "repeat": repeat,
+        "long": long,
+        "sections": [section.name for section in sections],
+        "machine": machine(),
+        "unavailable": setup.unavailable,
+    }
 
 
 def took(results: Mapping[str, Any], section: str) -> str:
@@ -110,8 +124,8 @@ def took(results: Mapping[str, Any], section: str) -> str:
 
 
 def markdown(results: Mapping[str, Any]) -> str:
-    """The card's performance section: the machine and the run, then each section's table."""
-    tables = [section.table(results) for section in SECTIONS]
+    """The card's performance section: the machine and the run, then the table of each section that ran."""
+    tables = [section.table(results) for section in SECTIONS if section.name in results["sections"]]
     return "\n\n".join([_preamble(results), *filter(None, tables), _background(results)])
 
 
@@ -133,8 +147,8 @@ def _preamble(results: Mapping[str, Any]) -> str:
 def _background(results: Mapping[str, Any]) -> str:
     """How long the run took, and how busy other processes kept the machine during each section."""
     took_run = f"The run took {results['run_seconds'] / 60:.1f} minutes."
-    loads = [(s.name, results.get(f"background_cores_{s.name}", 0.0)) for s in SECTIONS]
-    loads = [(name, value) for name, value in loads if f"section_seconds_{name}" in results]
+    loads = [(name, results.get(f"background_cores_{name}", 0.0)) for name in results["sections"]]
+    loads = [(name, value) for name, value in loads if results.get(f"section_seconds_{name}", 0) >= LOAD_WINDOW]
     notes = "".join(f" {key}: {reason}." for key, reason in results["unavailable"].items())
     if any(value is None for _, value in loads):
         return f"{took_run} Other processes' load was not measured (no /proc/stat).{notes}"
@@ -167,11 +181,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"runs per figure, the median kept (default {REPEAT}, {LONG_REPEAT} with --long)",
     )
     parser.add_argument("--json", type=pathlib.Path, metavar="PATH", help="also write every figure to this JSON file")
+    parser.add_argument(
+        "--section",
+        action="append",
+        choices=[section.name for section in SECTIONS],
+        help="measure only this section (repeatable; the setup always runs): for a quick look while changing it. "
+        "The card's block needs every section, so not with --update-card",
+    )
     card.add_update_card_argument(parser, "performance")
     parser.add_argument(
         "--skip-keras", action="store_true", help="with --long: do not time keras.datasets.fashion_mnist"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.section and args.update_card:
+        parser.error("--update-card writes every section's table: run without --section to update the card")
+    return args
+
+
+def chosen_sections(names: Sequence[str] | None) -> tuple[Section, ...]:
+    """The sections named, in the order they run; every section if none is named."""
+    return tuple(section for section in SECTIONS if not names or section.name in names)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,7 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     builder_kwargs = build.source_kwargs(args)
     with tempfile.TemporaryDirectory(prefix="fashion-mnist-benchmark-") as work:
         results = run_benchmark(
-            pathlib.Path(work), builder_kwargs, repeat=args.repeat, long=args.long, with_keras=not args.skip_keras
+            pathlib.Path(work),
+            builder_kwargs,
+            repeat=args.repeat,
+            long=args.long,
+            with_keras=not args.skip_keras,
+            sections=chosen_sections(args.section),
         )
     section = markdown(results)
     print(section)

@@ -107,3 +107,22 @@ def test_repeat_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         benchmark.parse_args(["--repeat", "0"])
     assert "expected a number of runs of at least 1, got 0" in capsys.readouterr().err
+
+
+def test_sections_run_in_their_order_and_the_card_needs_them_all(capsys: pytest.CaptureFixture[str]) -> None:
+    chosen = benchmark.chosen_sections(benchmark.parse_args(["--section", "network", "--section", "build"]).section)
+    assert [section.name for section in chosen] == ["build", "network"]
+    assert benchmark.chosen_sections(None) == benchmark.SECTIONS
+
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(["--section", "build", "--update-card"])
+    assert "run without --section to update the card" in capsys.readouterr().err
+
+
+def test_the_report_holds_only_the_sections_that_ran(results: dict) -> None:
+    text = benchmark.markdown({**results, "sections": ["epochs", "bytes"]})
+
+    assert "An epoch of the train split" in text and "Parquet bytes, what users download" in text
+    assert "The build: archives" not in text and "First use over the network" not in text
+    assert "(epochs)" in text and "(build)" not in text
+    assert "(bytes)" not in text  # milliseconds: too short to tell the other processes' load from /proc/stat

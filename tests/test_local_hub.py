@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import gzip
 import hashlib
 import http.client
 import json
@@ -109,7 +110,32 @@ def test_ranges_are_read_from_the_stored_object_without_olah(lone_front: tuple[R
     assert headers["ETag"] == hashlib.sha256(content).hexdigest()  # as olah says it: the LFS SHA-256
     assert headers["X-Repo-Commit"] == "0123456789abcdef" * 2 + "01234567"
     assert request(front.url + FILE_URL, Range=f"bytes={len(content)}-")[0] == 416
-    assert request(front.url + FILE_URL)[0] == 502  # a whole file is olah's to send, and olah is not there
+
+
+def test_whole_files_are_read_from_the_stored_object_without_olah(lone_front: tuple[RangeFront, bytes]) -> None:
+    """As the Hub's CDN sends an LFS file: olah sends one GET at a time through Python, which measured olah."""
+    front, content = lone_front
+
+    status, headers, body = request(front.url + FILE_URL)
+    head_status, head_headers, head_body = request(front.url + FILE_URL, method="HEAD")
+
+    assert (status, body) == (200, content)
+    assert (head_status, head_body, int(head_headers["Content-Length"])) == (200, b"", len(content))
+    for answer in (headers, head_headers):  # what huggingface_hub reads of a file's metadata, as olah gives it
+        assert answer["ETag"] == hashlib.sha256(content).hexdigest()
+        assert answer["X-Repo-Commit"] == "0123456789abcdef" * 2 + "01234567"
+    assert request(front.url + FILE_URL.replace("00000", "00001"))[0] == 502  # anything else is olah's, not there
+
+
+def test_an_archive_is_stored_in_lfs_as_the_hub_stores_it(local_hub: LocalHub, tmp_path: pathlib.Path) -> None:
+    """A `.gz` file: the Hub's default `.gitattributes` puts it in LFS, so the front serves it from the object."""
+    archive = tmp_path / "train-labels-idx1-ubyte.gz"
+    archive.write_bytes(gzip.compress(os.urandom(5_000)))
+    local_hub.publish("org/archives", {archive.name: archive})
+
+    stored = local_hub.stored_object(f"/datasets/org/archives/resolve/main/{archive.name}")
+
+    assert stored is not None and stored.path.read_bytes() == archive.read_bytes()
 
 
 def test_local_hub_finds_the_lfs_object_behind_a_resolve_url(local_hub: LocalHub, real_repo: pathlib.Path) -> None:
