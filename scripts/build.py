@@ -202,17 +202,18 @@ def write_files(
 
 
 def write_parquet(table: pa.Table, features: datasets.Features, path: pathlib.Path) -> int:
-    """Write `table` as `Dataset.to_parquet` does, but with the features in every version's spelling.
+    """Write `table` as `Dataset.to_parquet` does, but zstd-compressed, with the features in every version's spelling.
 
-    Same options as `to_parquet` (content-defined chunking, page index, per-column
-    options such as no compression for the PNG bytes), `layout.ROW_GROUP_SIZE`-row groups;
-    the same rows give the same bytes. Only the schema's `huggingface` metadata differs,
+    The options of `to_parquet` (content-defined chunking, page index, per-column dictionary
+    and PLAIN encodings) with `layout.COMPRESSION` for every column, in `layout.ROW_GROUP_SIZE`-row
+    groups; the same rows give the same bytes. Only the schema's `huggingface` metadata differs,
     for `Sequence` features: see `scripts/portable.py`. Returns the rows' size in Arrow
     memory, summed over the groups as `datasets`' writer sums its batches (a split's `num_bytes`).
     """
     schema = portable.arrow_schema(features)
     chunking = datasets.config.DEFAULT_CDC_OPTIONS
     options = get_parquet_column_options(features, schema)
+    options["compression"] = dict.fromkeys(options["compression"], layout.COMPRESSION)
     table_bytes = 0
     with pq.ParquetWriter(
         path, schema=schema, use_content_defined_chunking=chunking, write_page_index=True, **options
