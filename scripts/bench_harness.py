@@ -52,16 +52,11 @@ class Setup:
 
 
 class Section(NamedTuple):
-    """One part of the benchmark: `measure` takes the setup and gives figures, `table` renders them for the card.
-
-    `derived`, if given, makes figures from every figure taken so far, this section's and the earlier
-    sections' (a ratio to a run another section already timed).
-    """
+    """One part of the benchmark: `measure` takes the setup and gives figures, `table` renders them for the card."""
 
     name: str
     measure: Callable[[Setup], Figures]
     table: Callable[[Mapping[str, Any]], str]
-    derived: Callable[[Mapping[str, Any]], Figures] | None = None
 
 
 # --- Clocks -------------------------------------------------------------------------------

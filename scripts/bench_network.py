@@ -10,11 +10,11 @@ or for all connections together. Against it, each in a fresh process with an emp
 
 - a cold `load_dataset` of each config, in this copy's layout and with the same rows as
   one Parquet file per split (the older layout);
-- a Keras-style first use (GET the four archives from the same server, gunzip,
-  `np.frombuffer`) and a torchvision-style one (download to files, check MD5, gunzip to
-  files, parse the IDX files to arrays);
-- streamed epochs of the card's recipe for each config, set beside the same recipe on
-  local files (timed by the epochs section; `derived` makes the ratios).
+- with `--long`, a Keras-style first use (GET the four archives from the same server,
+  gunzip, `np.frombuffer`) and a torchvision-style one (download to files, check MD5,
+  gunzip to files, parse the IDX files to arrays);
+- a streamed epoch of the card's recipe for each config, beside the same recipe reading
+  local files in the same process, taking turns.
 
 The front counts the requests and connections of each run. The runs themselves are
 `bench_network_runs`, a module that starts without `datasets` or torch.
@@ -193,19 +193,20 @@ def cold_first_use(
     work: pathlib.Path,
     archives: Sequence[fashion_mnist.Archive],
     *,
-    with_torchvision: bool = True,
+    with_peers: bool = True,
 ) -> Figures:
     """Seconds and requests of each first use at each condition: medians of `repeat` runs taking turns.
 
-    Each run must see every example (each split's rows, or the archives' labels), or the section fails.
+    `with_peers` adds the Keras- and torchvision-style downloads of the archives. Each run must
+    see every example (each split's rows, or the archives' labels), or the section fails.
     """
     expected_rows = sum(a.num_examples for a in archives if a.kind == "labels")
     contenders: dict[str, list[str]] = {}
     for config, key in CONFIG_KEYS.items():
         contenders[f"{key}"] = ["cold-load", HUB_REPO_ID, config]
         contenders[f"{key}_one_file"] = ["cold-load", ONE_FILE_REPO_ID, config]
-    contenders["keras_style"] = ["keras-style", hub.url_of_archives(), archive_table(archives)]
-    if with_torchvision:
+    if with_peers:
+        contenders["keras_style"] = ["keras-style", hub.url_of_archives(), archive_table(archives)]
         contenders["torchvision_style"] = ["torchvision-style", hub.url_of_archives(), archive_table(archives)]
     figures: Figures = {}
     for condition in conditions:
@@ -234,14 +235,15 @@ def cold_first_use(
             figures[f"cold_ratio_{key}_{condition.key}"] = (
                 mine / figures[f"cold_seconds_{key}_one_file_{condition.key}"]
             )
-            figures[f"cold_ratio_{key}_vs_keras_{condition.key}"] = (
-                mine / figures[f"cold_seconds_keras_style_{condition.key}"]
-            )
+            if with_peers:
+                keras = figures[f"cold_seconds_keras_style_{condition.key}"]
+                figures[f"cold_ratio_{key}_vs_keras_{condition.key}"] = mine / keras
     return figures
 
 
 def hub_streaming(
     hub: FarHub,
+    repo: pathlib.Path,
     latencies: Sequence[float],
     workers: Sequence[int],
     repeat: int,
@@ -249,13 +251,14 @@ def hub_streaming(
     *,
     with_one_file: bool = False,
 ) -> Figures:
-    """Examples per second of the card's streams from the far Hub, and the requests of an epoch, at each latency.
+    """Examples per second of the card's streams from the far Hub, and from local files in the same child at 0 ms.
 
-    The same recipes on local files are the epochs section's (`bench_stream`); `derived` sets the
-    two side by side. `with_one_file` streams the one-file layout from the Hub too.
+    The local runs take turns with the Hub's in one process: a local rate from another process
+    (the epochs section's) differed from this one's by up to a third between runs on a quiet machine.
+    `with_one_file` streams the one-file layout from the Hub too.
     """
     figures: Figures = {}
-    sources = {"hub": HUB_REPO_ID} | ({"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {})
+    sources = {"hub": HUB_REPO_ID, "local": str(repo)} | ({"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {})
     for latency in latencies:
         set_condition(hub, Condition(latency))
         streams = [
@@ -263,27 +266,22 @@ def hub_streaming(
             for config, key in CONFIG_KEYS.items()
             for count in workers
             for where, source in sources.items()
+            if where != "local" or latency == latencies[0]
         ]
         command = ["stream-epochs", json.dumps(streams), str(repeat), hub.counts_url]
         answer = run_child(command, hub.endpoint, work)
         condition = Condition(latency).key
         for name, seconds in answer["seconds"].items():
-            figures[f"hub_stream_rate_{name}_{condition}"] = answer["rows"][name] / seconds
-            figures[f"hub_stream_requests_{name}_{condition}"] = answer["requests"][name]
-    return figures
-
-
-def derived(results: Mapping[str, Any]) -> Figures:
-    """Each Hub stream's rate at 0 ms against the same recipe and workers on local files (the epochs section's).
-
-    The local run is another fresh process's, not one taking turns with the Hub's: timing it
-    again here cost a fifth of the default run.
-    """
-    figures: Figures = {}
+            rate = answer["rows"][name] / seconds
+            if "_local_" in name:
+                figures[f"stream_rate_{name}"] = rate
+            else:
+                figures[f"hub_stream_rate_{name}_{condition}"] = rate
+                figures[f"hub_stream_requests_{name}_{condition}"] = answer["requests"][name]
     for key in CONFIG_KEYS.values():
-        for count in STREAM_WORKERS["long"]:
-            local = results.get(f"stream_rate_{key}_{count}w")
-            hub_rate = results.get(f"hub_stream_rate_{key}_hub_{count}w_{Condition(0.0).key}")
+        for count in workers:
+            local = figures.get(f"stream_rate_{key}_local_{count}w")
+            hub_rate = figures.get(f"hub_stream_rate_{key}_hub_{count}w_{Condition(0.0).key}")
             if local and hub_rate:
                 figures[f"hub_stream_ratio_{key}_{count}w_0ms"] = hub_rate / local
     return figures
@@ -306,10 +304,11 @@ def measure(setup: Setup) -> Figures:
     root = pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))
     with far_hub(setup.repo, setup.one_shard, setup.archive_dir, setup.archives, root) as hub:
         figures = cold_first_use(
-            hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives, with_torchvision=extent == "long"
+            hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives, with_peers=extent == "long"
         )
         streams = hub_streaming(
             hub,
+            setup.repo,
             STREAM_LATENCIES[extent],
             STREAM_WORKERS[extent],
             setup.repeat,
@@ -354,30 +353,35 @@ def _first_use(results: Mapping[str, Any], name: str, condition: str) -> str:
 
 
 def first_use_table(results: Mapping[str, Any]) -> str:
-    """Cold first uses, a row per condition and config."""
-    prefix = "cold_seconds_keras_style_"
+    """Cold first uses, a row per condition and config; the peers' columns where `--long` timed them."""
+    prefix = "cold_seconds_image_one_file_"
     conditions = [Condition.from_key(key.removeprefix(prefix)) for key in results if key.startswith(prefix)]
     if not conditions:
         return ""
+    peers = any(key.startswith("cold_seconds_keras_style_") for key in results)
     files = " / ".join(f"{count} {split}" for split, count in fashion_mnist.NUM_SHARDS.items())
     rows = [
         f"| link | config | this copy ({files} files) | one file a split | ratio | target "
-        "| Keras-style (4 archives) | ratio to it | torchvision-style |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|",
+        + ("| Keras-style (4 archives) | ratio to it | torchvision-style |" if peers else "|"),
+        "|---|---|---:|---:|---:|---|" + ("---:|---:|---:|" if peers else ""),
     ]
     all_targets = targets(results)
     for condition in conditions:
         key = condition.key
         for config, name in CONFIG_KEYS.items():
             ratio = results.get(f"cold_ratio_{name}_{key}")
-            keras = results.get(f"cold_ratio_{name}_vs_keras_{key}")
-            rows.append(
+            row = (
                 f"| {condition.describe()} | `{config}` | {_first_use(results, name, key)} "
                 f"| {_first_use(results, f'{name}_one_file', key)} | {ratio:.2f} "
-                f"| {_verdict(ratio, all_targets.get(f'cold_ratio_{name}_{key}'))} "
-                f"| {_first_use(results, 'keras_style', key)} | {keras:.2f} "
-                f"| {_first_use(results, 'torchvision_style', key)} |"
+                f"| {_verdict(ratio, all_targets.get(f'cold_ratio_{name}_{key}'))} |"
             )
+            if peers:
+                keras = results.get(f"cold_ratio_{name}_vs_keras_{key}")
+                row += (
+                    f" {_first_use(results, 'keras_style', key)} | {keras:.2f} "
+                    f"| {_first_use(results, 'torchvision_style', key)} |"
+                )
+            rows.append(row)
     return "\n".join(rows)
 
 
@@ -400,7 +404,7 @@ def hub_stream_table(results: Mapping[str, Any]) -> str:
                 if not any(hub):
                     continue
                 mine = where == "hub"  # the local run and the target belong to this copy's own layout
-                local = results.get(f"stream_rate_{name}_{workers}w") if mine else None
+                local = results.get(f"stream_rate_{name}_local_{workers}w") if mine else None
                 ratio_key = f"hub_stream_ratio_{name}_{workers}w_0ms"
                 ratio, target = (results.get(ratio_key), all_targets.get(ratio_key)) if mine else (None, None)
                 requests = results.get(f"hub_stream_requests_{name}_{where}_{workers}w_{Condition(latencies[-1]).key}")
@@ -423,12 +427,13 @@ def table(results: Mapping[str, Any]) -> str:
 First use over the network: the local Hub holds each request one round trip (a new connection two more, for TCP and
 TLS) and caps bandwidth as the link column says; every run is a fresh process with an empty `HF_HOME`. A cold
 `load_dataset` downloads and prepares one config's two splits (the `import datasets` before it, {imported or 0:.2f} s
-here, is left out); the Keras-style run downloads the four archives as `keras.utils.get_file` does, gunzips them
-and views them as arrays; the torchvision-style run also writes each file, checks its MD5 and gunzips to a file.
+here, is left out). `--long` adds other links and two peers: the Keras-style run downloads the four archives as
+`keras.utils.get_file` does, gunzips them and views them as arrays; the torchvision-style run also writes each file,
+checks its MD5 and gunzips to a file.
 
 {first_use}
 
-Streaming the train split from the Hub as the usage section shows, examples per second (local files: the same
-recipe on a local copy, from the epochs section's run):
+Streaming the train split from the Hub as the usage section shows, examples per second (the
+local-files run is the same recipe on a local copy, in the same process, taking turns):
 
 {streams}"""

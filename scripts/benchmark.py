@@ -62,7 +62,7 @@ SECTIONS = (
     Section("arrays", bench_arrays.measure, bench_arrays.table),
     Section("epochs", bench_epochs.measure, bench_epochs.table),  # in memory and streamed, one torchvision loop
     Section("frameworks", bench_frameworks.measure, bench_frameworks.table),  # Keras and JAX beside their own
-    Section("network", bench_network.measure, bench_network.table, bench_network.derived),  # from a far-away Hub
+    Section("network", bench_network.measure, bench_network.table),  # first use from a far-away Hub
     Section("bytes", bench_bytes.measure, bench_bytes.table),
 )
 # /proc/stat counts in 10 ms ticks: over a shorter section (the bytes section takes milliseconds) the load is noise.
@@ -100,8 +100,6 @@ def run_benchmark(
     for section in sections:
         logger.info("measuring %s", section.name)
         figures |= measured(section, setup)
-        if section.derived:
-            figures |= section.derived(figures)
         if f"section_seconds_{section.name}" in figures:
             logger.info("%s took %s", section.name, took(figures, section.name))
     figures["run_seconds"] = CpuClock.read().wall - start.wall

@@ -273,8 +273,9 @@ give it workers too: they overlap the downloads with training.
 files or more), then every run reads the local cache. Where each connection gets its own
 bandwidth, that is about twice as fast as the same rows in one file per split, and faster
 than Keras' download of its four archives; where the user's own link is the limit, it is
-as fast as one file per split and up to 1.5 times Keras' download, whose archives hold
-13-16% fewer bytes (figures under Performance). A stream fetches the files again every epoch, two
+a little faster than one file per split and takes 1.2-1.5 times Keras' download: as many
+bytes, within 7%, and then `datasets` writes its Arrow cache (the figures: Performance,
+and `scripts/benchmark.py --long`). A stream fetches the files again every epoch, two
 requests a file, one after another within each worker, so each far-away round trip stalls
 that worker. Train for more than one epoch? Download. Stream to start at once, to read
 only part of the data, or where the disk is short; then use 2 or more workers.

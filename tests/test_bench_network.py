@@ -12,8 +12,6 @@ from scripts import bench_network, bench_report
 from scripts.bench_harness import Setup
 
 CONDITIONS = (bench_network.Condition(0.01, 5_000_000, shared_cap=True),)  # one: each run is a fresh process
-# The epochs section's local-file rates of the same recipes with no workers, as `derived` finds them in a run's figures.
-LOCAL_RATES = {"stream_rate_image_0w": 400.0, "stream_rate_pixels_0w": 800.0}
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +31,7 @@ def results(far_hub: tuple[bench_network.FarHub, Setup], tmp_path_factory: pytes
     hub, setup = far_hub
     work = tmp_path_factory.mktemp("runs")
     figures = bench_network.cold_first_use(hub, CONDITIONS, 1, work, setup.archives)
-    figures |= bench_network.hub_streaming(hub, (0.0,), (0,), 1, work, with_one_file=True)
-    figures |= LOCAL_RATES
-    return figures | bench_network.derived(figures)
+    return figures | bench_network.hub_streaming(hub, setup.repo, (0.0,), (0,), 1, work, with_one_file=True)
 
 
 def test_every_first_use_is_timed_and_counted_at_every_condition(results: dict) -> None:
@@ -56,19 +52,13 @@ def test_a_split_of_16_files_or_more_is_fetched_over_parallel_connections(result
     assert results[f"cold_requests_image_{key}"] > results[f"cold_requests_image_one_file_{key}"]
 
 
-def test_hub_streams_are_measured_and_set_beside_the_local_rates(results: dict) -> None:
+def test_hub_streams_are_measured_beside_local_files(results: dict) -> None:
     for name in ("image", "pixels"):
         assert results[f"hub_stream_rate_{name}_hub_one_file_0w_0ms"] > 0
         assert results[f"hub_stream_rate_{name}_hub_0w_0ms"] > 0
         assert results[f"hub_stream_requests_{name}_hub_0w_0ms"] >= fashion_mnist.NUM_SHARDS["train"]  # a range a file
-        expected = results[f"hub_stream_rate_{name}_hub_0w_0ms"] / LOCAL_RATES[f"stream_rate_{name}_0w"]
+        expected = results[f"hub_stream_rate_{name}_hub_0w_0ms"] / results[f"stream_rate_{name}_local_0w"]
         assert results[f"hub_stream_ratio_{name}_0w_0ms"] == pytest.approx(expected)
-
-
-def test_without_a_local_rate_no_hub_ratio_is_made(results: dict) -> None:
-    """`--section network` alone: the epochs section did not run, so there is nothing to divide by."""
-    hub_only = {key: value for key, value in results.items() if key.startswith("hub_stream_rate_")}
-    assert hub_only and bench_network.derived(hub_only) == {}
 
 
 def test_the_report_gives_every_target_a_verdict(results: dict) -> None:

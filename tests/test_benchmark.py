@@ -24,6 +24,7 @@ LONG_ONLY = (
     "epoch_seconds_torchvision_0w",
     "epoch_seconds_image_card",
     "stream_rate_one_shard_2w",
+    "cold_seconds_keras_style_100ms_100mbps_percon",
     "cold_seconds_torchvision_style_0ms_100mbps_percon",
     "hub_stream_rate_image_hub_one_file_2w_100ms",
 )
