@@ -278,7 +278,8 @@ bytes, within 7%, and then `datasets` writes its Arrow cache (the figures: Perfo
 and `scripts/benchmark.py --long`). A stream fetches the files again every epoch, two
 requests a file, one after another within each worker, so each far-away round trip stalls
 that worker. Train for more than one epoch? Download. Stream to start at once, to read
-only part of the data, or where the disk is short; then use 2 or more workers.
+only part of the data, or where the disk is short; then use 2 or more workers, and 4
+where the Hub is far away: idle workers waiting on round trips cost no CPU.
 
 ```python
 import numpy as np, torch
