@@ -8,10 +8,11 @@ measured in the same run, taking turns so that a slow spell of the machine hits 
 absolute times depend on the machine, the ratios carry over. The pipelines timed are the
 ones the card's usage section recommends (`scripts/card.py`, `_usage`); keep the two in step.
 
-By default every target is measured in a few minutes on 2 cores; `--long` adds the rows
-given for context (other worker counts, the 1-process build, the local Hub, Keras' own
-loader) and takes more runs per figure. Each section is a module `scripts/bench_*.py` with
-a `measure(setup)` and a `table(results)`, listed in `SECTIONS`. Not part of the test suite
+By default every target is measured in under five minutes on 2 cores; `--long` adds the
+rows given for context (other worker counts, the 1-process build, other links, Keras' and
+torchvision's downloads, Keras' own loader) and takes more runs per figure, and `--section`
+measures only the sections named. Each section is a module `scripts/bench_*.py` with a
+`measure(setup)` and a `table(results)`, listed in `SECTIONS`. Not part of the test suite
 (tests/test_benchmark.py runs it on tiny synthetic archives).
 """
 
