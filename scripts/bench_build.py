@@ -88,9 +88,5 @@ def table(r: Mapping[str, Any]) -> str:
         for n in (1, 2)
         if report.taken(r, f"build_seconds_{n}proc")
     ]  # fmt: skip
-    return report.table(
-        "The build: archives → verified shards of both configs, preview, card and infos:",
-        ("build", "measured", "compared with", "ratio", "target"),
-        "lrlrl",
-        rows,
-    )
+    caption = "The build: archives → verified shards of both configs, preview, card and infos:"
+    return report.comparison_table(caption, rows, subject="build")

@@ -96,5 +96,4 @@ def table(r: Mapping[str, Any]) -> str:
         f"An epoch of the train split ({r['train_examples']:,} examples), not streaming: shuffled 256-example batches "
         "of float tensors `(256, 1, 28, 28)` in [0, 1], 2 `DataLoader` workers:"
     )
-    header = ("this copy", "measured", "compared with", "ratio", "target")
-    return report.table(caption, header, "lrlrl", rows) + "\n\n" + PLAIN_RECIPE_NOTE
+    return report.comparison_table(caption, rows) + "\n\n" + PLAIN_RECIPE_NOTE

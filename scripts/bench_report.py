@@ -83,6 +83,13 @@ def table(caption: str, header: Sequence[str], alignments: str, rows: Sequence[s
     return "\n".join([caption, "", row(*header), rule, *rows])
 
 
+def comparison_table(
+    caption: str, rows: Sequence[str], *, subject: str = "this copy", measure: str = "measured"
+) -> str:
+    """The table most sections give: a figure, what it is compared with, the ratio of the two and its target."""
+    return table(caption, (subject, measure, "compared with", "ratio", "target"), "lrlrl", rows)
+
+
 def taken(results: Mapping[str, Any], *keys: str) -> bool:
     """Whether a row's figures were taken (`None`, for a figure that could not be, counts): the rows only
     `--long` measures are left out of a default run's tables rather than shown empty."""

@@ -146,8 +146,11 @@ def _preamble(results: Mapping[str, Any]) -> str:
 def _background(results: Mapping[str, Any]) -> str:
     """How long the run took, and how busy other processes kept the machine during each section."""
     took_run = f"The run took {results['run_seconds'] / 60:.1f} minutes."
-    loads = [(name, results.get(f"background_cores_{name}", 0.0)) for name in results["sections"]]
-    loads = [(name, value) for name, value in loads if results.get(f"section_seconds_{name}", 0) >= LOAD_WINDOW]
+    loads = [
+        (name, results.get(f"background_cores_{name}", 0.0))
+        for name in results["sections"]
+        if results.get(f"section_seconds_{name}", 0) >= LOAD_WINDOW
+    ]
     notes = "".join(f" {key}: {reason}." for key, reason in results["unavailable"].items())
     if any(value is None for _, value in loads):
         return f"{took_run} Other processes' load was not measured (no /proc/stat).{notes}"

@@ -124,6 +124,10 @@ class StoredObject:
     sha256: str
     commit: str
 
+    def headers(self) -> list[tuple[str, str]]:
+        """What olah says of the file (`X-Repo-Commit`, the LFS SHA-256 as `ETag`), without asking it."""
+        return [("X-Repo-Commit", self.commit), ("ETag", self.sha256), ("Accept-Ranges", "bytes")]
+
 
 COUNTS_PATH = "/_front/counts"  # the front answers it itself: not counted, not delayed
 
@@ -294,11 +298,10 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
         if self.server.routes is not None and self.server.routes(self):
             return
         wanted = self.headers.get("Range") if self.command == "GET" else None
-        stored = self.server.stored_object(self.path) if self.server.stored_object else None
-        if stored is not None and wanted:
-            status, headers, body = self._stored_range(wanted, stored)
-        elif stored is not None and self.command in ("GET", "HEAD"):
-            status, headers, body = self._stored_file(stored)
+        reads = self.command in ("GET", "HEAD") and self.server.stored_object is not None
+        stored = self.server.stored_object(self.path) if reads else None
+        if stored is not None:
+            status, headers, body = self._stored_range(wanted, stored) if wanted else self._stored_file(stored)
         elif self.command == "GET" and _PINNED_API.match(self.path):
             status, headers, body = self._pinned_api_answer()
         else:
@@ -373,7 +376,7 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
         olah reads the object through Python for every GET and answers parallel GETs one after
         another; a client downloading 16 files at once then measured olah, not the link.
         """
-        headers = [("X-Repo-Commit", stored.commit), ("ETag", stored.sha256), ("Accept-Ranges", "bytes")]
+        headers = stored.headers()
         if self.command == "HEAD":
             headers.append(("Content-Length", str(stored.size)))
         return 200, headers, _FileSlice(stored.path, 0, stored.size - 1)
@@ -384,14 +387,12 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
         if bounds is None:  # not a single range: olah's whole answer, cut as before
             status, headers, body = self._ask_upstream()
             return _slice(wanted, headers, body) if status == 200 else (status, headers, body)
-        # What olah says of the file (`X-Repo-Commit`, the LFS SHA-256 as `ETag`), without asking it.
-        headers = [("X-Repo-Commit", stored.commit), ("ETag", stored.sha256), ("Accept-Ranges", "bytes")]
         if bounds == _UNSATISFIABLE:
             return 416, [("Content-Range", f"bytes */{stored.size}")], b""
         start, end = bounds
         return (
             206,
-            [*headers, ("Content-Range", f"bytes {start}-{end}/{stored.size}")],
+            [*stored.headers(), ("Content-Range", f"bytes {start}-{end}/{stored.size}")],
             _FileSlice(stored.path, start, end),
         )
 
