@@ -29,7 +29,7 @@ push: $(VENV)/.installed-build
 	$(BIN)/python scripts/push_to_hub.py $(REPO_ID) $(PUSH_ARGS)
 
 benchmark: $(VENV)/.installed-bench
-	$(BIN)/python scripts/benchmark.py $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --update-card
+	$(BIN)/python -m benchmarks $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --update-card
 
 test: lint
 	$(BIN)/python -m pytest -m "not compat"

@@ -214,7 +214,7 @@ ARCHIVES = (
 SPLITS = ("train", "test")
 # How many pieces each split is cut into: generator shards (so `num_proc` and streaming
 # workers split the work) and, in the Hub copy, Parquet files. 16 each, chosen by measuring
-# first use over the network (scripts/bench_network.py): `datasets` (2.21 to 5.x) downloads a
+# first use over the network (benchmarks/network.py): `datasets` (2.21 to 5.x) downloads a
 # split of 16 files or more through a thread pool and a smaller one file after file, so at
 # 50-100 ms a request 16 files load faster than one, and 2-15 files slower. 16 also divides
 # among 2, 4, 8 or 16 workers or nodes.

@@ -130,7 +130,7 @@ def examples_table(config: str, images: np.ndarray, labels: np.ndarray) -> pa.Ta
     Built from the arrays in a few vectorised steps instead of `datasets`' per-example
     writer (784 Python ints a row for `pixels`); the same PNG encoder, the same values and
     the config's own Arrow schema, so the Parquet files are byte for byte what writing
-    the builder's output gives (tests/test_build.py compares the two).
+    the builder's output gives (tests/scripts/test_build.py compares the two).
     """
     schema = portable.arrow_schema(fashion_mnist.FEATURES[config])
     label = pa.array(labels.astype(np.int64, copy=False))

@@ -275,7 +275,7 @@ bandwidth, that is about twice as fast as the same rows in one file per split, a
 than Keras' download of its four archives; where the user's own link is the limit, it is
 a little faster than one file per split and takes 1.2-1.5 times Keras' download: as many
 bytes, within 7%, and then `datasets` writes its Arrow cache (the figures: Performance,
-and `scripts/benchmark.py --long`). A stream fetches the files again every epoch, two
+and `benchmarks/run.py --long`). A stream fetches the files again every epoch, two
 requests a file, one after another within each worker, so each far-away round trip stalls
 that worker. Train for more than one epoch? Download. Stream to start at once, to read
 only part of the data, or where the disk is short; then use 2 or more workers, and 4
@@ -403,7 +403,7 @@ counts = test.groupBy("label").count().collect()  # 1,000 per label
 
 
 def _frameworks(facts: CardFacts) -> str:
-    """Keras, JAX, Ray and TensorFlow: each recipe runs as shown (tests/test_card_snippets.py)."""
+    """Keras, JAX, Ray and TensorFlow: each recipe runs as shown (tests/recipes/test_recipes_run.py)."""
     repo, pixels = facts.repo_id, fashion_mnist.PIXELS
     pixels_train = f"datasets/{repo}/{layout.split_glob(pixels, 'train')}.parquet"
     return f"""\

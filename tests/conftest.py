@@ -22,11 +22,11 @@ os.environ.pop("HF_TOKEN", None)
 
 import pytest  # noqa: E402 - after the cache paths are set
 
-from tests import synthetic  # noqa: E402 - imports datasets
-from tests.local_hub import LocalHub, clients_pointed_at  # noqa: E402 - imports datasets
+from tests.helpers import synthetic  # noqa: E402 - imports datasets
+from tests.helpers.local_hub import LocalHub, clients_pointed_at  # noqa: E402 - imports datasets
 
 if TYPE_CHECKING:
-    from scripts.bench_harness import Setup  # imports torch: only where a benchmark test asks for it
+    from benchmarks.harness import Setup  # imports torch: only where a benchmark test asks for it
 
 HUB_REPO = "org/fashion_mnist"
 
@@ -99,7 +99,7 @@ def hub_endpoint(local_hub: LocalHub) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def bench_setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
     """The benchmark's copies made once from the synthetic archives, for `--long` (every row), one run per figure."""
-    from scripts import bench_copies
+    from benchmarks import copies as bench_copies
 
     work = tmp_path_factory.mktemp("bench")
     table = synthetic.write_archives(work / "archives")

@@ -1,7 +1,7 @@
 """The compatibility matrix: the Hub copy as users of datasets 2.21, 3.6, 4.8 and 5.2 load it.
 
-Each version runs in its own virtual environment (`tests/compat_envs.py`); the probe
-(`tests/compat_probe.py`) loads the copy there, from the local Hub (normal and
+Each version runs in its own virtual environment (`tests/helpers/compat_envs.py`); the probe
+(`tests/helpers/compat_probe.py`) loads the copy there, from the local Hub (normal and
 streaming, the default config and both named ones) and from a local folder, both with
 `verification_mode="all_checks"` too, and on 2.21/3.6 also runs `fashion_mnist.py` as a
 loading script on the original archives.
@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 import fashion_mnist
-from tests import compat_envs
 from tests.conftest import HUB_REPO, PROJECT_ROOT
-from tests.local_hub import LocalHub
-from tests.synthetic import read_idx_gz
+from tests.helpers import compat_envs
+from tests.helpers.local_hub import LocalHub
+from tests.helpers.synthetic import read_idx_gz
 
 pytestmark = pytest.mark.compat
 

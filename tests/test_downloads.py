@@ -23,8 +23,8 @@ import pytest
 
 import fashion_mnist
 from fashion_mnist import ArchiveTooLargeError, DownloadTimeoutError, FashionMnist, NoValidSourceError
-from tests import synthetic
-from tests.loopback import LoopbackServer, Route
+from tests.helpers import synthetic
+from tests.helpers.loopback import LoopbackServer, Route
 from tests.test_fashion_mnist import (
     FILENAMES,
     TRAIN_IMAGES,

@@ -1,7 +1,7 @@
 """Tests of `fashion_mnist.py`: the builder end to end, where it takes the archives from, and every check.
 
-Synthetic archives (`tests/synthetic.py`) drive the real builder in milliseconds. Mirrors are
-played by a server on 127.0.0.1 (`tests/loopback.py`) and reached through the builder's real
+Synthetic archives (`tests/helpers/synthetic.py`) drive the real builder in milliseconds. Mirrors are
+played by a server on 127.0.0.1 (`tests/helpers/loopback.py`) and reached through the builder's real
 download path (its bounded urllib fetcher and the downloads cache), so caching and the refusal
 to cache bad copies are the production ones. Hostile sources (stalls, silence, endless bodies,
 gzip bombs) are in `tests/test_downloads.py`. One module-scoped build checks the real archives.
@@ -45,9 +45,9 @@ from fashion_mnist import (
     encode_png,
     parse_idx,
 )
-from tests import synthetic
-from tests.loopback import LoopbackServer, Route
-from tests.synthetic import read_idx_gz
+from tests.helpers import synthetic
+from tests.helpers.loopback import LoopbackServer, Route
+from tests.helpers.synthetic import read_idx_gz
 
 # The published label names, in label order (upstream spelling).
 LABEL_NAMES = [

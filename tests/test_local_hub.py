@@ -18,7 +18,7 @@ import pytest
 import fashion_mnist
 from scripts import layout
 from tests.conftest import HUB_REPO
-from tests.local_hub import COUNTS_PATH, PACE_BURST, Link, LocalHub, RangeFront, StoredObject, free_port
+from tests.helpers.local_hub import COUNTS_PATH, PACE_BURST, Link, LocalHub, RangeFront, StoredObject, free_port
 
 SHARD = layout.shard_path(fashion_mnist.NAME, "test", 0, fashion_mnist.NUM_SHARDS["test"])
 

@@ -26,11 +26,12 @@ import torch
 from huggingface_hub import HfFileSystem, snapshot_download
 
 import fashion_mnist
-from scripts import bench_recipes, layout, push_to_hub
+from benchmarks import recipes
+from scripts import layout, push_to_hub
 from tests.conftest import HUB_REPO
-from tests.local_hub import free_port
-from tests.stream_rank import pixel_digest
-from tests.synthetic import read_idx_gz
+from tests.helpers.local_hub import free_port
+from tests.helpers.stream_rank import pixel_digest
+from tests.helpers.synthetic import read_idx_gz
 
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 SAMPLE_INDICES = {"train": (0, 7_499, 7_500, 59_999), "test": (0, 4_999, 5_000, 9_999)}  # first, last, shard edges
@@ -133,7 +134,7 @@ def test_streaming_pixels_in_batches_into_two_workers_gives_every_example_once(
     stream = datasets.load_dataset(HUB_REPO, fashion_mnist.PIXELS, split="test", streaming=True)
     stream = stream.shuffle(seed=0, buffer_size=1_000, max_buffer_input_shards=1).with_format("arrow").batch(256)
     loader = torch.utils.data.DataLoader(
-        stream, batch_size=None, num_workers=2, collate_fn=bench_recipes.arrow_batch_to_tensors
+        stream, batch_size=None, num_workers=2, collate_fn=recipes.arrow_batch_to_tensors
     )
 
     seen = collections.Counter()

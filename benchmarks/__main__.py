@@ -1,0 +1,20 @@
+"""`python -m benchmarks`: the benchmark's command line (`benchmarks/run.py`).
+
+The network section downloads `org/fashion_mnist` from a Hub on 127.0.0.1: that copy is kept
+out of the user's Hugging Face cache, in a scratch HF_HOME set here, before `datasets` and
+`huggingface_hub` read the path on import.
+"""
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+
+SCRATCH_HF_HOME = tempfile.mkdtemp(prefix="fashion-mnist-benchmark-hf-")
+os.environ["HF_HOME"] = SCRATCH_HF_HOME
+atexit.register(shutil.rmtree, SCRATCH_HF_HOME, ignore_errors=True)
+
+from benchmarks.run import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""A split as one uint8 array: Keras' loader against the `pixels` recipe, bare PIL against the PNG recipe.
+
+The `pixels` target compares paths that start from files on disk on the train split: the
+`pixels` figure includes `load_dataset` itself (from a filled cache), as Keras' includes
+gunzipping the archives. The decoding target compares per-image costs, so by default it
+decodes the test split (a sixth of the work); `--long` decodes the train split and adds
+`.with_format("numpy")` (not in the card) and Keras' own `load_data()`. Each path's array is
+checked, the first time it runs, against the floor's: a timing of a wrong result means nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import datasets
+import numpy as np
+
+import fashion_mnist
+from benchmarks import peers, recipes, report
+from benchmarks.copies import read_pngs
+from benchmarks.harness import Figures, Setup, interleaved_medians
+
+DECODE_SPLIT = {False: "test", True: "train"}  # by `--long`
+
+
+def measure(setup: Setup) -> Figures:
+    load = functools.partial(datasets.load_dataset, str(setup.repo), cache_dir=str(setup.warm_cache))
+    split = DECODE_SPLIT[setup.long]
+    pngs, images = read_pngs(setup.repo, split), load(split=split)
+    decoded = SameArray()
+    runs = {
+        "pil_floor": decoded.timed("bare PIL decoding", lambda: decode_pngs(pngs)),
+        "png": decoded.timed("the PNG recipe", lambda: recipes.png_array(images)[0]),
+    }
+    if setup.long:
+        runs["png_numpy_format"] = decoded.timed('with_format("numpy")', lambda: recipes.png_array_numpy_format(images))
+    train = decoded if split == "train" else SameArray()
+    if setup.archive_dir is not None:
+        archive_dir, archives = setup.archive_dir, setup.archives
+        runs["keras_floor"] = train.timed("gunzip", lambda: peers.keras_style_split(archive_dir, archives, "train")[0])
+    elif train.expected is None:
+        train.expected = decode_pngs(read_pngs(setup.repo, "train"))
+    runs["pixels"] = train.timed(
+        "the pixels recipe", lambda: recipes.pixels_array(load(split="train", name=fashion_mnist.PIXELS))[0]
+    )
+    times = interleaved_medians(runs, setup.repeat)
+    floor = times.get("keras_floor")
+    figures: Figures = {
+        "keras_floor_seconds": floor,
+        "array_seconds_pixels": times["pixels"],
+        "array_ratio_pixels": times["pixels"] / floor if floor else None,
+        "decode_examples": len(pngs),
+        "decode_floor_seconds": times["pil_floor"],
+        "decode_seconds": times["png"],
+        "decode_ratio": times["png"] / times["pil_floor"],
+    }
+    if setup.long:
+        figures["decode_seconds_numpy_format"] = times["png_numpy_format"]
+        figures["decode_ratio_numpy_format"] = times["png_numpy_format"] / times["pil_floor"]
+        figures["keras_load_data_seconds"] = keras_figure(setup)
+    return figures
+
+
+class SameArray:
+    """The uint8 array every path of a group must give: the first path to run (the floor) sets it.
+
+    A timing of a wrong result means nothing, so each run's array is checked, outside its time.
+    """
+
+    def __init__(self) -> None:
+        self.expected: np.ndarray | None = None
+
+    def timed(self, what: str, produce: Callable[[], np.ndarray]) -> Callable[[], float]:
+        def run() -> float:
+            start = time.perf_counter()
+            images = produce()
+            elapsed = time.perf_counter() - start
+            if self.expected is None:
+                self.expected = images
+            else:
+                check_same_pixels(what, images, self.expected)
+            return elapsed
+
+        return run
+
+
+def decode_pngs(pngs: Sequence[bytes]) -> np.ndarray:
+    """The decode floor: bare PIL decoding of each PNG, stacked into one array."""
+    return np.stack([recipes.decode(png) for png in pngs])
+
+
+def keras_figure(setup: Setup) -> float | None:
+    """Keras' own loader where it can run and is not skipped; otherwise None, with the reason recorded."""
+    if "keras_load_data_seconds" in setup.unavailable:  # `--skip-keras`
+        return None
+    try:
+        if setup.archive_dir is None:
+            raise peers.Unavailable("no local copy of the archives (pass --data-dir)")
+        return peers.keras_load_data_seconds(setup.archive_dir, setup.archives, setup.work, setup.repeat)
+    except peers.Unavailable as reason:
+        setup.unavailable["keras_load_data_seconds"] = str(reason)
+        return None
+
+
+def check_same_pixels(what: str, images: np.ndarray, expected: np.ndarray) -> None:
+    """A timing of a wrong result means nothing: each path must give the floor's exact array."""
+    if images.shape != expected.shape or images.dtype != np.uint8 or not np.array_equal(images, expected):
+        raise RuntimeError(
+            f"{what} returned {images.dtype} {images.shape}, expected the {expected.dtype} {expected.shape} "
+            "array that bare PIL decoding gives; the benchmark would time a different result"
+        )
+
+
+def table(r: Mapping[str, Any]) -> str:
+    pngs = f"`fashion_mnist`, {r['decode_examples']:,} PNGs"
+    pil = f"bare PIL decoding of the same PNGs: {report.seconds(r['decode_floor_seconds'])}"
+    rows = [
+        report.row("`pixels`, the train split: `load_dataset` (cached) + the card's recipe",
+                   report.seconds(r["array_seconds_pixels"]),
+                   f"gunzip + `np.frombuffer` (Keras' `load_data()`): {report.seconds(r['keras_floor_seconds'])}",
+                   report.ratio(r["array_ratio_pixels"]), report.target_verdict(r, "array_ratio_pixels")),
+        report.row(f"{pngs}: the card's recipe (PNG bytes, one decoding loop)",
+                   report.seconds(r["decode_seconds"]), pil, report.ratio(r["decode_ratio"]),
+                   report.target_verdict(r, "decode_ratio")),
+    ]  # fmt: skip
+    if report.taken(r, "decode_seconds_numpy_format"):
+        rows.append(
+            report.row(f'{pngs}: `.with_format("numpy")["image"][:]`',
+                       report.seconds(r["decode_seconds_numpy_format"]), "the same",
+                       report.ratio(r["decode_ratio_numpy_format"]), "")
+        )  # fmt: skip
+    if report.taken(r, "keras_load_data_seconds"):
+        rows.append(
+            report.row("`keras.datasets.fashion_mnist.load_data()`, both splits",
+                       report.seconds(r["keras_load_data_seconds"]), "", "", "")
+        )  # fmt: skip
+    return report.comparison_table("A split as one uint8 array `(n, 28, 28)`:", rows)

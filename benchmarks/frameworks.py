@@ -1,0 +1,172 @@
+"""Keras and JAX: the card's recipes beside what each framework's users load today, for `python -m benchmarks`.
+
+The benchmark's `frameworks` section (`measure` and `table`). Each `bench_<name>(setup)`
+takes the benchmark's `Setup` and returns figures in seconds, medians of
+`setup.repeat` runs with the compared steps taking turns. Each runs in a child
+process: Keras reads KERAS_HOME and its backend when imported, and JAX is not in every
+environment that runs the benchmark. A framework that is not installed, or a run with
+no local archives, raises `peers.Unavailable` with the reason.
+
+Ray is not timed here: starting a local Ray cluster alone takes longer than the rest
+of this module, and the card's Ray block is run by the snippet test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import fashion_mnist
+from benchmarks.harness import Figures, Setup
+from benchmarks.peers import Unavailable
+
+PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHILD_TIMEOUT = 600  # seconds
+
+
+# A child program's common part: the arguments, interleaved medians, the card's array recipe and Keras' floor.
+COMMON = """\
+import json, statistics, sys, time
+import numpy as np
+import datasets
+args = json.loads(sys.argv[1])
+sys.path.insert(0, args["project_root"])
+import fashion_mnist
+from benchmarks.peers import keras_style_split
+datasets.disable_progress_bars()
+
+def medians(runs):
+    samples = {name: [] for name in runs}
+    for _ in range(args["repeat"]):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+def card_load_data():  # the card's Keras drop-in (scripts/card.py, `_frameworks`)
+    splits = datasets.load_dataset(args["repo"], "pixels", cache_dir=args["cache"]).with_format("numpy", dtype=np.uint8)
+    train, test = splits["train"][:], splits["test"][:]
+    return (train["pixels"].reshape(-1, 28, 28), train["label"]), (test["pixels"].reshape(-1, 28, 28), test["label"])
+
+def card_train_split():
+    train = datasets.load_dataset(args["repo"], "pixels", split="train", cache_dir=args["cache"])
+    return train.with_format("numpy", dtype=np.uint8)[:]
+
+archive_dir = __import__("pathlib").Path(args["archive_dir"])
+card_load_data()  # the cache is warm before the first timed run
+"""
+
+KERAS = """\
+from keras.datasets import fashion_mnist as keras_fashion_mnist
+print(json.dumps(medians({"keras_own_seconds": keras_fashion_mnist.load_data, "keras_card_seconds": card_load_data})))
+"""
+
+JAX = """\
+import jax, jax.numpy as jnp
+
+def floor():  # what a JAX user without `datasets` writes: gunzip the archives, put the arrays on the device
+    images, labels = keras_style_split(archive_dir, fashion_mnist.ARCHIVES, "train")
+    jax.block_until_ready((jax.device_put(images), jax.device_put(labels)))
+
+def card():  # the card's JAX block: uint8 arrays, then the device
+    train = card_train_split()
+    jax.block_until_ready((jax.device_put(train["pixels"].reshape(-1, 28, 28)), jax.device_put(train["label"])))
+
+def jax_format():  # the formatter, without a dtype: int32 on the device
+    train = datasets.load_dataset(args["repo"], "pixels", split="train", cache_dir=args["cache"])
+    jax.block_until_ready(train.with_format("jax")[:]["pixels"])
+
+print(json.dumps(medians({"jax_floor_seconds": floor, "jax_card_seconds": card, "jax_format_seconds": jax_format})))
+"""
+
+
+def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Run COMMON + `program` in a fresh interpreter and return the figures it prints as its last line."""
+    if setup.archive_dir is None:
+        raise Unavailable("no local copy of the archives (pass --data-dir)")
+    args = {
+        "project_root": str(PROJECT_ROOT),
+        "repo": str(setup.repo),
+        "cache": str(setup.warm_cache),
+        "archive_dir": str(setup.archive_dir),
+        "repeat": setup.repeat,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", COMMON + program, json.dumps(args)],
+        env={**os.environ, **(environment or {})},
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+    )
+    if done.returncode != 0:
+        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise Unavailable(f"the child process failed: {last_line}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_keras(setup: Setup) -> dict[str, float]:
+    """`keras.datasets.fashion_mnist.load_data()` (both splits, local archives) beside the card's `load_data()`."""
+    if importlib.util.find_spec("keras") is None:
+        raise Unavailable("Keras is not installed (`pip install keras`; it runs on the torch backend)")
+    if setup.archive_dir is None:
+        raise Unavailable("no local copy of the archives (pass --data-dir)")
+    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=setup.work))
+    downloads = home / "datasets" / "fashion-mnist"  # Keras takes the files it finds there and downloads nothing
+    downloads.mkdir(parents=True)
+    for archive in fashion_mnist.ARCHIVES:
+        (downloads / archive.filename).symlink_to((setup.archive_dir / archive.filename).resolve())
+    figures = run_child(KERAS, setup, {"KERAS_HOME": str(home), "KERAS_BACKEND": "torch"})
+    return figures | {"keras_card_ratio": figures["keras_card_seconds"] / figures["keras_own_seconds"]}
+
+
+def bench_jax(setup: Setup) -> dict[str, float]:
+    """The train split on the JAX device: from the archives, with the card's recipe, and with `with_format("jax")`."""
+    if importlib.util.find_spec("jax") is None:
+        raise Unavailable('JAX is not installed (`pip install "jax[cpu]"`)')
+    figures = run_child(JAX, setup, {"JAX_PLATFORMS": "cpu"})
+    return figures | {"jax_card_ratio": figures["jax_card_seconds"] / figures["jax_floor_seconds"]}
+
+
+BENCHES = {"keras": bench_keras, "jax": bench_jax}
+
+
+def measure(setup: Setup) -> Figures:
+    """Every framework's figures; one that cannot run is named in `setup.unavailable` with its reason."""
+    figures: Figures = {}
+    for name, bench in BENCHES.items():
+        try:
+            figures |= bench(setup)
+        except Unavailable as reason:
+            setup.unavailable[f"frameworks_{name}"] = str(reason)
+    return figures
+
+
+def table(figures: Mapping[str, Any]) -> str:
+    """The frameworks' table for the card's Performance section; rows with no figure are left out."""
+    rows = [
+        ("Keras: both splits as `load_data()` returns them", "keras_own", "`keras.datasets.fashion_mnist.load_data()`",
+         "keras_card", "the card's `load_data()` (`pixels`, cached)", "keras_card_ratio"),
+        ("JAX: the train split on the device", "jax_floor", "gunzip + `np.frombuffer` + `jax.device_put`",
+         "jax_card", "the card's recipe (uint8)", "jax_card_ratio"),
+        ("", "jax_floor", "the same", "jax_format", 'the same with `with_format("jax")` (int32)', None),
+    ]  # fmt: skip
+    lines = ["| what | the framework's way | this copy | ratio |", "|---|---|---|---:|"]
+    for what, own, own_name, ours, ours_name, ratio in rows:
+        if figures.get(f"{own}_seconds") is None or figures.get(f"{ours}_seconds") is None:
+            continue
+        value = figures[ratio] if ratio else figures[f"{ours}_seconds"] / figures[f"{own}_seconds"]
+        lines.append(
+            f"| {what} | {own_name}: {figures[f'{own}_seconds']:.2f} s | {ours_name}: "
+            f"{figures[f'{ours}_seconds']:.2f} s | {value:.2f} |"
+        )
+    if len(lines) == 2:
+        return ""
+    return "Other frameworks, each beside its own way to the arrays (train split, medians):\n\n" + "\n".join(lines)

@@ -1,0 +1,201 @@
+"""What every benchmark section runs in: its `Setup`, the clocks, interleaved medians and a fresh interpreter.
+
+A section is a `Section(name, measure, table)`: `measure(setup)` returns its figures, `table(results)`
+renders its part of the card. `python -m benchmarks` lists the sections and runs each through
+`measured`, which also records the section's wall and CPU seconds and the other processes' load.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import importlib.metadata
+import multiprocessing
+import os
+import pathlib
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import datasets
+import torch
+
+import fashion_mnist
+
+Figures = dict[str, float | None]
+
+VERSIONS_OF = ("datasets", "huggingface_hub", "pyarrow", "pillow", "numpy", "torch", "keras")
+UNITS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What the sections share: the scratch directory, the copies made once, where the archives are."""
+
+    work: pathlib.Path  # scratch directory, removed by the caller
+    repeat: int  # runs per figure, the median kept
+    builder_kwargs: Mapping[str, Any]  # for `build.build_repo`: data_dir, mirrors, system_dirs, archives
+    repo: pathlib.Path  # this copy, built once with 2 processes
+    one_shard: pathlib.Path  # the same rows in the older layout, one Parquet file per split
+    warm_cache: pathlib.Path  # a `datasets` cache that holds both configs of `repo`
+    archive_dir: pathlib.Path | None  # a local copy of the archives for the raw loaders, if there is one
+    unavailable: dict[str, str]  # figure -> why it could not be measured
+    long: bool = False  # `--long`: also the rows no target depends on
+    build_seconds: float | None = None  # the 2-process build that made `repo`: the build section's first run
+
+    @property
+    def archives(self) -> Sequence[fashion_mnist.Archive]:
+        return self.builder_kwargs.get("archives", fashion_mnist.ARCHIVES)
+
+
+class Section(NamedTuple):
+    """One part of the benchmark: `measure` takes the setup and gives figures, `table` renders them for the card."""
+
+    name: str
+    measure: Callable[[Setup], Figures]
+    table: Callable[[Mapping[str, Any]], str]
+
+
+# --- Clocks -------------------------------------------------------------------------------
+
+
+def seconds(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def interleaved_medians(
+    runs: Mapping[str, Callable[[], float]], repeat: int, taken: Mapping[str, Sequence[float]] | None = None
+) -> dict[str, float]:
+    """Median of each run's seconds, the runs taking turns (a, b, a, b, ...) so background load hits all alike.
+
+    `taken`: seconds of runs already done just before, which count as their first rounds.
+    """
+    samples: dict[str, list[float]] = {name: list((taken or {}).get(name, ())) for name in runs}
+    for round_ in range(repeat):
+        for name, run in runs.items():
+            if round_ >= len((taken or {}).get(name, ())):
+                samples[name].append(run())
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class CpuClock:
+    """CPU seconds spent so far by the whole machine and by this process and its finished children.
+
+    The difference between two readings tells how many cores other processes kept busy: on a
+    shared 2-core machine that decides whether a scaling figure means anything. This process's
+    own CPU seconds tell what a section would take on a quiet machine, where wall time cannot.
+    """
+
+    wall: float
+    machine_busy: float | None  # None where /proc/stat is not available (not Linux)
+    own: float
+
+    @classmethod
+    def read(cls) -> CpuClock:
+        usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        return cls(time.perf_counter(), _machine_busy_seconds(), sum(u.ru_utime + u.ru_stime for u in usage))
+
+    def background_cores_since(self, start: CpuClock) -> float | None:
+        if self.machine_busy is None or start.machine_busy is None:
+            return None
+        others = (self.machine_busy - start.machine_busy) - (self.own - start.own)
+        return max(0.0, others / (self.wall - start.wall))
+
+
+def _machine_busy_seconds() -> float | None:
+    """Busy CPU time of all cores since boot: user, nice, system, irq, softirq and steal from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as file:
+            fields = [int(value) for value in file.readline().split()[1:9]]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / UNITS_PER_SECOND
+
+
+def measured(section: Section, setup: Setup) -> Figures:
+    """Run one section; add its wall seconds, CPU seconds (with its children) and the other processes' load.
+
+    A section with nothing to measure in this run (the local Hub without `--long`) leaves no figures.
+    """
+    start = CpuClock.read()
+    figures = section.measure(setup)
+    end = CpuClock.read()
+    if not figures:
+        return {}
+    return figures | {
+        f"section_seconds_{section.name}": end.wall - start.wall,
+        f"section_cpu_seconds_{section.name}": end.own - start.own,
+        f"background_cores_{section.name}": end.background_cores_since(start),
+    }
+
+
+def epoch_seconds(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], num_examples: int) -> float:
+    """One pass of model inputs; fails unless it gives every example once, as float pixels in [0, 1]."""
+    start = time.perf_counter()
+    seen = 0
+    for x, y in batches:
+        if x.dtype != torch.float32 or x.shape[1:] != (1, *fashion_mnist.IMAGE_SHAPE) or len(x) != len(y):
+            raise RuntimeError(f"a batch of {tuple(x.shape)} {x.dtype} for {len(y)} labels is not model input")
+        seen += len(y)
+    elapsed = time.perf_counter() - start
+    if seen != num_examples:
+        raise RuntimeError(f"an epoch gave {seen} examples, expected {num_examples}")
+    return elapsed
+
+
+# --- Where a section runs -------------------------------------------------------------------
+
+
+def in_fresh_process(measure: Callable[[Setup], Figures], setup: Setup) -> Figures:
+    """Run `measure(setup)` in a new interpreter, the way a training script starts.
+
+    DataLoader workers are forked from the process that iterates. Forked from this one once
+    the build and decode sections have grown its heap, they ran up to a third slower
+    (copy-on-write faults on the inherited heap), which is not what a training script sees.
+    The new interpreter pays its imports (datasets, torch: a few seconds) once per call.
+    """
+    context = multiprocessing.get_context("spawn")
+    start_method = multiprocessing.get_start_method()
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_prepare_child, initargs=(start_method,)
+    ) as pool:
+        return pool.submit(measure, setup).result()
+
+
+def _prepare_child(start_method: str) -> None:
+    """A spawned child defaults to spawning too: give it the start method a script run from a shell has."""
+    multiprocessing.set_start_method(start_method, force=True)
+    quiet_datasets()
+
+
+def quiet_datasets() -> None:
+    """No progress bars or per-worker warnings in the middle of the report."""
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
+# --- The machine ----------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were taken on: cores, Python and the versions of the libraries involved."""
+    versions = {}
+    for name in VERSIONS_OF:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "versions": versions,
+    }

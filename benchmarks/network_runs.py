@@ -1,0 +1,138 @@
+"""The network section's runs, each in a fresh process as a new notebook or job would start (`benchmarks.network`).
+
+`python benchmarks/network_runs.py COMMAND ARGS...` prints one JSON answer:
+
+- `cold-load REPO CONFIG`: import `datasets` and load every split of a config;
+- `keras-style URL ARCHIVES DIR`: what `keras.datasets.fashion_mnist.load_data()` does on first use;
+- `torchvision-style URL ARCHIVES DIR`: what torchvision's `FashionMNIST(download=True)` does;
+- `stream-epochs RUNS REPEAT COUNTS_URL`: streamed epochs of the card's recipes from the Hub, taking turns; the
+  requests of each are read from the front's counts at `COUNTS_URL` (`tests.local_hub.COUNTS_PATH`).
+
+This module imports only the standard library at start-up: a Keras- or torchvision-style
+run does not pay for `datasets`, and a cold load times its own `import datasets`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import pathlib
+import statistics
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+STARTED = time.perf_counter()  # a cold load's `import datasets` is timed from here
+if __package__ in (None, ""):  # run as `python benchmarks/network_runs.py`, as `benchmarks.network` does
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+
+def cold_load(repo_id: str, config: str) -> dict[str, Any]:
+    """Import `datasets` and load every split of `config`, as a first cell of a notebook would."""
+    import datasets
+
+    imported = time.perf_counter()
+    loaded = datasets.load_dataset(repo_id, config)
+    done = time.perf_counter()
+    rows = sum(split.num_rows for split in loaded.values())
+    return {"seconds": done - imported, "import_seconds": imported - STARTED, "rows": rows}
+
+
+def keras_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
+    """What `keras.datasets.fashion_mnist.load_data()` does on first use.
+
+    `keras.utils.get_file` fetches each archive with `urlretrieve` (a connection each), then
+    `load_data` gunzips them and views the bytes as uint8 arrays. `archives` is the JSON
+    list of `network.archive_table`.
+    """
+    import numpy as np
+
+    started = time.perf_counter()
+    rows = 0
+    for archive in json.loads(archives):
+        path = pathlib.Path(directory) / archive["filename"]
+        urllib.request.urlretrieve(base_url + archive["filename"], path)
+        with gzip.open(path, "rb") as file:
+            array = np.frombuffer(file.read(), np.uint8, offset=16 if archive["kind"] == "images" else 8)
+        rows += len(array) if archive["kind"] == "labels" else 0
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def torchvision_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
+    """What torchvision's `FashionMNIST(download=True)` does on first use, with numpy for torch.
+
+    `download_and_extract_archive` per archive: `urlopen` and write in chunks, check the
+    MD5, gunzip to a file; then `read_sn3_pascalvincent_tensor` parses each IDX file.
+    """
+    import numpy as np
+
+    started = time.perf_counter()
+    raw = pathlib.Path(directory)
+    table = json.loads(archives)
+    for archive in table:
+        gz = raw / archive["filename"]
+        with urllib.request.urlopen(base_url + archive["filename"], timeout=60) as response, open(gz, "wb") as file:
+            while chunk := response.read(32 * 1024):
+                file.write(chunk)
+        if hashlib.md5(gz.read_bytes()).hexdigest() != archive["gz_md5"]:
+            raise RuntimeError(f"{gz}: MD5 mismatch")
+        with gzip.open(gz, "rb") as source, open(gz.with_suffix(""), "wb") as target:
+            target.write(source.read())
+    rows = 0
+    for archive in table:
+        data = (raw / archive["filename"]).with_suffix("").read_bytes()
+        dims = data[3]  # IDX: 2 zero bytes, the type, the number of dimensions, then each size big-endian
+        shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+        array = np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+        rows += len(array) if archive["kind"] == "labels" else 0
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def stream_epochs(runs: Sequence[Mapping[str, Any]], repeat: int, counts_url: str) -> dict[str, Any]:
+    """Streamed epochs of the card's recipes, taking turns; the median seconds of each run, and its requests."""
+    import fashion_mnist
+    from benchmarks import recipes
+
+    recipe = {fashion_mnist.PIXELS: recipes.pixels_stream_batches, fashion_mnist.NAME: recipes.png_stream_batches}
+    times: dict[str, list[float]] = {run["name"]: [] for run in runs}
+    rows: dict[str, int] = {}
+    requests: dict[str, int] = {}
+    for _ in range(repeat):
+        for run in runs:
+            before = front_counts(counts_url)
+            started = time.perf_counter()
+            rows[run["name"]] = sum(len(labels) for _, labels in recipe[run["config"]](run["repo"], run["workers"]))
+            times[run["name"]].append(time.perf_counter() - started)
+            requests[run["name"]] = request_count(front_counts(counts_url)) - request_count(before)
+    seconds = {name: statistics.median(values) for name, values in times.items()}
+    return {"seconds": seconds, "rows": rows, "requests": requests}
+
+
+def front_counts(url: str) -> dict[str, int]:
+    """The far Hub front's counts, asked of it over HTTP (not counted as a request)."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def request_count(counts: Mapping[str, int]) -> int:
+    return sum(value for kind, value in counts.items() if kind != "connections")
+
+
+RUNS = {"cold-load": cold_load, "keras-style": keras_style, "torchvision-style": torchvision_style}
+
+
+def main(argv: Sequence[str]) -> int:
+    command, *args = argv
+    if command == "stream-epochs":
+        answer = stream_epochs(json.loads(args[0]), int(args[1]), args[2])
+    else:
+        answer = RUNS[command](*args)
+    print(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,212 @@
+"""Measure the Hub copy against what it has to beat: build, load, decode, stream and bytes.
+
+    python -m benchmarks --data-dir DIR [--long] [--repeat N] [--section NAME ...] [--json PATH]
+                                [--update-card [README]]
+
+Every figure is the median of repeated runs and is set beside a floor or an alternative
+measured in the same run, taking turns so that a slow spell of the machine hits both alike:
+absolute times depend on the machine, the ratios carry over. The pipelines timed are the
+ones the card's usage section recommends (`scripts/card.py`, `_usage`); keep the two in step.
+
+By default every target is measured in under five minutes on 2 cores; `--long` adds the
+rows given for context (other worker counts, the 1-process build, other links, Keras' and
+torchvision's downloads, Keras' own loader) and takes more runs per figure, and `--section`
+measures only the sections named. Each section is a module `benchmarks/*.py` with a
+`measure(setup)` and a `table(results)`, listed in `SECTIONS`. Not part of the test suite
+(tests/benchmarks/test_run.py runs it on tiny synthetic archives).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import pathlib
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import fashion_mnist
+from benchmarks import arrays, copies, epochs, frameworks, load, network, sizes
+from benchmarks import build as bench_build
+from benchmarks.harness import CpuClock, Figures, Section, machine, measured, quiet_datasets
+from scripts import build, card
+
+logger = logging.getLogger("benchmark")
+
+# In the order they run and appear in the card. A section is one line: its name, its measure, its table.
+SECTIONS = (
+    Section("build", bench_build.measure, bench_build.table),
+    Section("load", load.measure, load.table),
+    Section("arrays", arrays.measure, arrays.table),
+    Section("epochs", epochs.measure, epochs.table),  # in memory and streamed, one torchvision loop
+    Section("frameworks", frameworks.measure, frameworks.table),  # Keras and JAX beside their own
+    Section("network", network.measure, network.table),  # first use from a far-away Hub
+    Section("bytes", sizes.measure, sizes.table),
+)
+# /proc/stat counts in 10 ms ticks: over a shorter section (the bytes section takes milliseconds) the load is noise.
+LOAD_WINDOW = 0.5  # seconds
+REPEAT = 3  # runs per figure by default: the median of 3 still drops one slow spell
+LONG_REPEAT = 5
+
+
+def run_benchmark(
+    work: pathlib.Path,
+    builder_kwargs: Mapping[str, Any],
+    *,
+    repeat: int | None = None,
+    long: bool = False,
+    with_keras: bool = True,
+    sections: Sequence[Section] = SECTIONS,
+) -> dict[str, Any]:
+    """`sections` (every one by default), in `work` (a scratch directory); the figures, the machine and what could
+    not run. The setup (the copies every section reads) always runs.
+
+    `builder_kwargs` go to `build.build_repo` (`data_dir`, `mirrors`, `system_dirs`, `archives`).
+    """
+    repeat = repeat or (LONG_REPEAT if long else REPEAT)
+    start = CpuClock.read()
+    setup = copies.prepare(work, builder_kwargs, repeat=repeat, long=long)
+    if not with_keras:
+        setup.unavailable["keras_load_data_seconds"] = "skipped (--skip-keras)"
+    end = CpuClock.read()
+    figures: Figures = {
+        "train_examples": copies.num_rows(setup.repo, "train"),
+        "train_files": len(copies.shard_paths(setup.repo, fashion_mnist.NAME, "train")),
+        "section_seconds_setup": end.wall - start.wall,
+        "section_cpu_seconds_setup": end.own - start.own,
+    }
+    for section in sections:
+        logger.info("measuring %s", section.name)
+        figures |= measured(section, setup)
+        if f"section_seconds_{section.name}" in figures:
+            logger.info("%s took %s", section.name, took(figures, section.name))
+    figures["run_seconds"] = CpuClock.read().wall - start.wall
+    return {
+        **figures,
+        "repeat": repeat,
+        "long": long,
+        "sections": [section.name for section in sections],
+        "machine": machine(),
+        "unavailable": setup.unavailable,
+    }
+
+
+def took(results: Mapping[str, Any], section: str) -> str:
+    """`12 s (10 s of CPU)`: the CPU seconds tell what the section costs on a quiet machine when this one is shared."""
+    return f"{results[f'section_seconds_{section}']:.0f} s ({results[f'section_cpu_seconds_{section}']:.0f} s of CPU)"
+
+
+# --- Report ----------------------------------------------------------------------------
+
+
+def markdown(results: Mapping[str, Any]) -> str:
+    """The card's performance section: the machine and the run, then the table of each section that ran."""
+    tables = [section.table(results) for section in SECTIONS if section.name in results["sections"]]
+    return "\n\n".join([_preamble(results), *filter(None, tables), _background(results)])
+
+
+def _preamble(results: Mapping[str, Any]) -> str:
+    info = results["machine"]
+    versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items() if version)
+    run = (
+        "the long run (`--long`)"
+        if results["long"]
+        else "the default run (`--long` adds rows given for context and takes more runs per figure)"
+    )
+    return (
+        f"Measured with `python -m benchmarks` on {info['usable_cores']} cores ({info['platform']}), "
+        f"Python {info['python']}, {versions}; {run}. Each figure is the median of {results['repeat']} runs, "
+        "the compared steps taking turns. Absolute times depend on the machine; the ratios are what to compare."
+    )
+
+
+def _background(results: Mapping[str, Any]) -> str:
+    """How long the run took, and how busy other processes kept the machine during each section."""
+    took_run = f"The run took {results['run_seconds'] / 60:.1f} minutes."
+    loads = [
+        (name, results.get(f"background_cores_{name}", 0.0))
+        for name in results["sections"]
+        if results.get(f"section_seconds_{name}", 0) >= LOAD_WINDOW
+    ]
+    notes = "".join(f" {key}: {reason}." for key, reason in results["unavailable"].items())
+    if any(value is None for _, value in loads):
+        return f"{took_run} Other processes' load was not measured (no /proc/stat).{notes}"
+    listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads)
+    return (
+        f"{took_run} Other processes kept busy on average {listed} of the {results['machine']['usable_cores']} "
+        f"cores; a figure taken beside a busy machine understates what a second worker or process adds.{notes}"
+    )
+
+
+def write_card(readme: pathlib.Path, section: str) -> None:
+    card.write_block(readme, "performance", section)
+
+
+# --- Command line ----------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    build.add_source_arguments(parser)
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help=f"also the rows given for context, {LONG_REPEAT} runs per figure (default: the targets' rows, "
+        f"{REPEAT} runs, a few minutes on 2 cores)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=build.positive_int,
+        help=f"runs per figure, the median kept (default {REPEAT}, {LONG_REPEAT} with --long)",
+    )
+    parser.add_argument("--json", type=pathlib.Path, metavar="PATH", help="also write every figure to this JSON file")
+    parser.add_argument(
+        "--section",
+        action="append",
+        choices=[section.name for section in SECTIONS],
+        help="measure only this section (repeatable; the setup always runs): for a quick look while changing it. "
+        "The card's block needs every section, so not with --update-card",
+    )
+    card.add_update_card_argument(parser, "performance")
+    parser.add_argument(
+        "--skip-keras", action="store_true", help="with --long: do not time keras.datasets.fashion_mnist"
+    )
+    args = parser.parse_args(argv)
+    if args.section and args.update_card:
+        parser.error("--update-card writes every section's table: run without --section to update the card")
+    return args
+
+
+def chosen_sections(names: Sequence[str] | None) -> tuple[Section, ...]:
+    """The sections named, in the order they run; every section if none is named."""
+    return tuple(section for section in SECTIONS if not names or section.name in names)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
+    logger.setLevel(logging.INFO)  # progress of the benchmark only, not every library's info
+    quiet_datasets()
+    builder_kwargs = build.source_kwargs(args)
+    with tempfile.TemporaryDirectory(prefix="fashion-mnist-benchmark-") as work:
+        results = run_benchmark(
+            pathlib.Path(work),
+            builder_kwargs,
+            repeat=args.repeat,
+            long=args.long,
+            with_keras=not args.skip_keras,
+            sections=chosen_sections(args.section),
+        )
+    section = markdown(results)
+    print(section)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.update_card:
+        write_card(args.update_card, section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""benchmarks/run.py end to end on tiny synthetic archives: the default run measures every target, nothing is timed.
+
+Each section's own figures, in the long run too, are tested beside its module (tests/test_bench_*.py).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+import fashion_mnist
+from benchmarks import run as benchmark
+from benchmarks.report import TARGETS, target_verdict
+from tests.conftest import bench_builder_kwargs
+from tests.helpers import synthetic
+
+# Figures only `--long` takes: one per row it adds.
+LONG_ONLY = (
+    "build_seconds_1proc",
+    "decode_seconds_numpy_format",
+    "keras_load_data_seconds",
+    "epoch_seconds_torchvision_0w",
+    "epoch_seconds_image_card",
+    "stream_rate_one_shard_2w",
+    "cold_seconds_keras_style_100ms_100mbps_percon",
+    "cold_seconds_torchvision_style_0ms_100mbps_percon",
+    "hub_stream_rate_image_hub_one_file_2w_100ms",
+)
+CARD = """\
+# Fashion-MNIST
+
+## Performance
+
+<!-- BEGIN GENERATED: performance -->
+Run the benchmark to fill in this section.
+<!-- END GENERATED: performance -->
+"""
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One default run of every section, on the synthetic archives (40 train, 20 test examples), one run a figure."""
+    work = tmp_path_factory.mktemp("benchmark")
+    table = synthetic.write_archives(work / "archives")
+    return benchmark.run_benchmark(work / "scratch", bench_builder_kwargs(work / "archives", table), repeat=1)
+
+
+@pytest.mark.parametrize("key", TARGETS)
+def test_the_default_run_measures_every_target(results: dict, key: str) -> None:
+    value = results[key]
+    assert isinstance(value, float) and value > 0
+
+
+def test_the_default_run_leaves_the_context_rows_to_long(results: dict) -> None:
+    assert not set(LONG_ONLY) & set(results)
+    assert results["long"] is False and results["repeat"] == 1
+
+
+@pytest.mark.parametrize("section", benchmark.SECTIONS, ids=lambda section: section.name)
+def test_each_section_that_measured_something_is_timed(results: dict, section: benchmark.Section) -> None:
+    assert results[f"section_seconds_{section.name}"] > 0
+    assert results[f"section_cpu_seconds_{section.name}"] >= 0
+    assert results["run_seconds"] > results["section_seconds_setup"] > 0
+
+
+def test_every_figure_survives_json(results: dict) -> None:
+    figures = json.loads(json.dumps(results))
+    numbers = {
+        key: value
+        for key, value in figures.items()
+        if (key.endswith(("_seconds", "_bytes")) or "rate" in key) and not key.startswith(("section_", "background_"))
+    }
+    not_positive = {key: value for key, value in numbers.items() if not (value is None or value > 0)}
+    assert numbers and not not_positive, not_positive
+    assert figures["keras_floor_seconds"] > 0  # the synthetic archives are local, so the peer's path was timed
+    assert figures["machine"]["python"]
+    assert set(figures["unavailable"]) <= {"frameworks_jax"}  # JAX lives in the card's tools environment, not here
+    assert figures["train_examples"] == synthetic.SIZES["train"]
+    assert figures["train_files"] == fashion_mnist.NUM_SHARDS["train"]
+
+
+def test_table_is_written_into_the_performance_block(results: dict, tmp_path: pathlib.Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(CARD, encoding="utf-8")
+    benchmark.write_card(readme, benchmark.markdown(results))
+    text = readme.read_text(encoding="utf-8")
+    assert "Run the benchmark" not in text
+    assert "the ratios are what to compare" in text and "the default run (`--long` adds" in text
+    assert f"in {fashion_mnist.NUM_SHARDS['train']} files" in text
+    for key in TARGETS:  # every target has a verdict in the card
+        assert target_verdict(results, key) in text
+    assert "The run took " in text
+    assert text.startswith("# Fashion-MNIST") and text.rstrip().endswith("<!-- END GENERATED: performance -->")
+
+
+@pytest.mark.parametrize(
+    ("argv", "long", "repeat"),
+    [([], False, None), (["--long"], True, None), (["--long", "--repeat", "2"], True, 2)],
+)
+def test_command_line(argv: list[str], long: bool, repeat: int | None) -> None:
+    args = benchmark.parse_args(argv)
+    assert (args.long, args.repeat) == (long, repeat)
+
+
+def test_repeat_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(["--repeat", "0"])
+    assert "expected a number of runs of at least 1, got 0" in capsys.readouterr().err
+
+
+def test_sections_run_in_their_order_and_the_card_needs_them_all(capsys: pytest.CaptureFixture[str]) -> None:
+    chosen = benchmark.chosen_sections(benchmark.parse_args(["--section", "network", "--section", "build"]).section)
+    assert [section.name for section in chosen] == ["build", "network"]
+    assert benchmark.chosen_sections(None) == benchmark.SECTIONS
+
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(["--section", "build", "--update-card"])
+    assert "run without --section to update the card" in capsys.readouterr().err
+
+
+def test_the_report_holds_only_the_sections_that_ran(results: dict) -> None:
+    text = benchmark.markdown({**results, "sections": ["epochs", "bytes"]})
+
+    assert "An epoch of the train split" in text and "Parquet bytes, what users download" in text
+    assert "The build: archives" not in text and "First use over the network" not in text
+    assert "(epochs)" in text and "(build)" not in text
+    assert "(bytes)" not in text  # milliseconds: too short to tell the other processes' load from /proc/stat

@@ -1,0 +1,133 @@
+"""Every ```python block of the built card runs as shown against the local Hub, and gives what it says.
+
+The blocks are found in the README.md a build writes (whatever the usage and tools
+blocks hold today: none is listed here), and each runs in its own process with
+`tests/helpers/snippet_runner.py`, in an environment holding the card's tools (`compat_envs.TOOLS`
+layered on the project's), with HF_ENDPOINT naming the local Hub and a fresh HF_HOME.
+The runner summarises what each block bound; the checks here hold for any block: a
+length or first dimension is a split's or a shard's size, a per-label count is the
+same for every label, a `DataLoader` gives batches of images and labels.
+
+Marked `compat` (it installs Dask, Spark, JAX and Ray): `make compat` runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import tempfile
+
+import pytest
+
+import fashion_mnist
+from tests.helpers import compat_envs
+from tests.helpers.local_hub import LocalHub
+
+pytestmark = pytest.mark.compat
+
+RUNNER = pathlib.Path(__file__).with_name("snippet_runner.py")
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+BLOCK_TIMEOUT = 600  # seconds; Spark's start is the slowest
+SPLIT_SIZES = {"train": 60_000, "test": 10_000}
+# Both splits, each, together, and one shard of each (the files cut a split evenly).
+SIZES = {*SPLIT_SIZES.values(), sum(SPLIT_SIZES.values())} | {
+    size // fashion_mnist.NUM_SHARDS[split] for split, size in SPLIT_SIZES.items()
+}
+BATCH = 256  # the card's batch size: a loop's last batch (or its indices) holds at most this many rows
+NUM_LABELS = len(fashion_mnist.LABEL_NAMES)
+
+
+@pytest.fixture(scope="module")
+def tools_python() -> pathlib.Path:
+    return compat_envs.ensure_env("tools", compat_envs.TOOLS, layered=True)
+
+
+def python_blocks(card: str) -> list[str]:
+    return PYTHON_BLOCK.findall(card)
+
+
+def test_python_blocks_are_found() -> None:
+    card = "text\n```python\na = 1\n```\n\n```bash\nls\n```\n```python\nb = 2\n```\n"
+    assert python_blocks(card) == ["a = 1\n", "b = 2\n"]
+
+
+def run_block(python: pathlib.Path, endpoint: str, code: str) -> tuple[int, str, dict]:
+    with tempfile.TemporaryDirectory(prefix="card-snippet-") as work:
+        script = pathlib.Path(work) / "block.py"
+        script.write_text(code, encoding="utf-8")
+        environment = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
+        environment |= {
+            "HF_ENDPOINT": endpoint,
+            "HF_HOME": str(pathlib.Path(work) / "hf"),
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "PYSPARK_PYTHON": str(python),  # Spark's Python workers use the same environment
+            "PYSPARK_DRIVER_PYTHON": str(python),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "JAX_PLATFORMS": "cpu",
+            # Ray: loopback only (its node address, not the route to a public one), no usage report, a small
+            # object store. No dashboard starts: `ray[data]` lacks its packages.
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_DEFAULT_OBJECT_STORE_MEMORY_PROPORTION": "0.05",
+        }
+        done = subprocess.run(
+            [str(python), str(RUNNER), str(script)],
+            cwd=work,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=BLOCK_TIMEOUT,
+        )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("SNIPPET-SUMMARY ")]
+    summary = json.loads(lines[-1].removeprefix("SNIPPET-SUMMARY ")) if lines else {}
+    return done.returncode, done.stderr[-4000:], summary
+
+
+def fits(rows: int) -> bool:
+    """A split's or a shard's size, or a batch (a loop variable left holding the last one)."""
+    return rows in SIZES or 0 < rows <= BATCH
+
+
+def problems_in(summary: dict) -> list[str]:
+    """What in a block's results contradicts the dataset: wrong sizes, unequal class counts, odd batches."""
+    problems = []
+    for name, value in summary.items():
+        length = value.get("length", (value.get("shape") or [None])[0])
+        if length is not None and not fits(length) and "counts" not in value:  # a group-by has a row per label
+            problems.append(f"{name}: {length} rows, not a split's or a shard's size, nor a batch")
+        for key, item in (value.get("lengths") or {}).items():
+            if item is not None and not fits(item):
+                problems.append(f"{name}[{key}]: {item} rows")
+        counts = value.get("counts")
+        if counts is not None and (
+            sorted(counts) != [str(label) for label in range(NUM_LABELS)] or len(set(counts.values())) != 1
+        ):
+            problems.append(f"{name}: per-label counts {counts}, expected the same count for each of 0-9")
+        batch = value.get("first_batch")
+        if batch is not None:
+            shapes = sorted(batch.values(), key=len)
+            if len(shapes) != 2 or shapes[1][1:] not in ([1, 28, 28], [28, 28], [784]) or shapes[0] != shapes[1][:1]:
+                problems.append(f"{name}: a batch of {batch}, expected images and as many labels")
+    return problems
+
+
+def test_every_python_block_of_the_card_runs_against_the_local_hub(
+    tools_python: pathlib.Path, local_hub: LocalHub, real_repo: pathlib.Path
+) -> None:
+    blocks = python_blocks((real_repo / "README.md").read_text(encoding="utf-8"))
+    assert blocks, "the built card has no ```python block"
+
+    failures, results = [], []
+    for index, code in enumerate(blocks):
+        code_returned, stderr, summary = run_block(tools_python, local_hub.endpoint, code)
+        first_line = code.strip().splitlines()[0]
+        results.append(f"block {index} ({first_line}): exit {code_returned}, {json.dumps(summary)}")
+        if code_returned != 0:
+            failures.append(f"block {index} failed:\n{code}\n{stderr}")
+        else:
+            failures += [f"block {index}: {problem}\n{code}" for problem in problems_in(summary)]
+    print("\n".join(results))
+    assert not failures, "\n\n".join(failures)
