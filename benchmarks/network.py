@@ -3,7 +3,7 @@
 Every user meets the copy through the Hub, over links where a request costs tens to
 hundreds of milliseconds, and every Colab session or CI job starts with an empty cache.
 Loopback figures hide all of that, so this section serves the copy from the tests' local
-Hub (olah behind `tests.local_hub`'s front) with a `Link` that holds each request one
+Hub (olah behind `tests.helpers.local_hub`'s front) with a `Link` that holds each request one
 round trip (and a new connection's handshake two more) and caps bandwidth per connection
 or for all connections together. Against it, each in a fresh process with an empty
 `HF_HOME`, as a new Colab session would be:
@@ -103,7 +103,7 @@ class FarHub:
     """The local Hub serving this copy, its one-file twin and the archives; `front` sets the link and counts."""
 
     endpoint: str
-    front: Any  # tests.local_hub.RangeFront
+    front: Any  # tests.helpers.local_hub.RangeFront
 
     @property
     def counts_url(self) -> str:

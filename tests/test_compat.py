@@ -32,7 +32,7 @@ from tests.helpers.synthetic import read_idx_gz
 
 pytestmark = pytest.mark.compat
 
-PROBE = pathlib.Path(__file__).with_name("compat_probe.py")
+PROBE = pathlib.Path(__file__).parent / "helpers" / "compat_probe.py"
 PROBE_TIMEOUT = 900  # seconds for one version's cases
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 FIRST_FEATURE = {fashion_mnist.NAME: "image", fashion_mnist.PIXELS: "pixels"}

@@ -198,7 +198,7 @@ def test_two_ranks_split_the_stream_disjointly_and_cover_it_once(
     port = free_port()
     ranks = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.stream_rank", str(tmp_path)],
+            [sys.executable, "-m", "tests.helpers.stream_rank", str(tmp_path)],
             cwd=layout.PROJECT_ROOT,
             env={**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "MASTER_PORT": str(port)},
         )

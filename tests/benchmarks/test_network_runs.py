@@ -16,7 +16,7 @@ from tests.conftest import PROJECT_ROOT
 def test_the_runs_module_starts_without_datasets_or_torch() -> None:
     """A Keras- or torchvision-style run must not pay for `import datasets` (about a second) in its process."""
     probe = (
-        "import json, sys; import scripts.bench_network_runs; "
+        "import json, sys; import benchmarks.network_runs; "
         "print(json.dumps([name in sys.modules for name in ('datasets', 'torch', 'fashion_mnist')]))"
     )
     done = subprocess.run(

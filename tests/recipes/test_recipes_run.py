@@ -28,7 +28,7 @@ from tests.helpers.local_hub import LocalHub
 
 pytestmark = pytest.mark.compat
 
-RUNNER = pathlib.Path(__file__).with_name("snippet_runner.py")
+RUNNER = pathlib.Path(__file__).parents[1] / "helpers" / "snippet_runner.py"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 BLOCK_TIMEOUT = 600  # seconds; Spark's start is the slowest
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}

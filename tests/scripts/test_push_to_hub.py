@@ -1,6 +1,6 @@
 """scripts/push_to_hub.py end to end: real `HfApi` writes into a local Hub, and reads back through olah.
 
-The Hub's write API is answered by `tests.hub_write_front.WritableHub` (a test double:
+The Hub's write API is answered by `tests.helpers.hub_write_front.WritableHub` (a test double:
 no open-source server implements it), which applies each commit to the git repository
 that olah serves; every read (the plan's file list, `load_dataset`) goes to olah. The
 push runs its real code path: `create_repo`, then one `create_commit` (preupload, LFS
