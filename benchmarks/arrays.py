@@ -11,17 +11,20 @@ checked, the first time it runs, against the floor's: a timing of a wrong result
 from __future__ import annotations
 
 import functools
+import io
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import datasets
 import numpy as np
+from PIL import Image as PILImage
 
 import fashion_mnist
-from benchmarks import peers, recipes, report
+from benchmarks import loops, peers, report
 from benchmarks.copies import read_pngs
 from benchmarks.harness import Figures, Setup, interleaved_medians
+from recipes import arrays_pixels, arrays_png
 
 DECODE_SPLIT = {False: "test", True: "train"}  # by `--long`
 
@@ -33,10 +36,10 @@ def measure(setup: Setup) -> Figures:
     decoded = SameArray()
     runs = {
         "pil_floor": decoded.timed("bare PIL decoding", lambda: decode_pngs(pngs)),
-        "png": decoded.timed("the PNG recipe", lambda: recipes.png_array(images)[0]),
+        "png": decoded.timed("the PNG recipe", lambda: arrays_png.to_arrays(images)[0]),
     }
     if setup.long:
-        runs["png_numpy_format"] = decoded.timed('with_format("numpy")', lambda: recipes.png_array_numpy_format(images))
+        runs["png_numpy_format"] = decoded.timed('with_format("numpy")', lambda: loops.png_array_numpy_format(images))
     train = decoded if split == "train" else SameArray()
     if setup.archive_dir is not None:
         archive_dir, archives = setup.archive_dir, setup.archives
@@ -44,7 +47,7 @@ def measure(setup: Setup) -> Figures:
     elif train.expected is None:
         train.expected = decode_pngs(read_pngs(setup.repo, "train"))
     runs["pixels"] = train.timed(
-        "the pixels recipe", lambda: recipes.pixels_array(load(split="train", name=fashion_mnist.PIXELS))[0]
+        "the pixels recipe", lambda: arrays_pixels.to_arrays(load(split="train", name=fashion_mnist.PIXELS))[0]
     )
     times = interleaved_medians(runs, setup.repeat)
     floor = times.get("keras_floor")
@@ -89,7 +92,7 @@ class SameArray:
 
 def decode_pngs(pngs: Sequence[bytes]) -> np.ndarray:
     """The decode floor: bare PIL decoding of each PNG, stacked into one array."""
-    return np.stack([recipes.decode(png) for png in pngs])
+    return np.stack([np.asarray(PILImage.open(io.BytesIO(png))) for png in pngs])
 
 
 def keras_figure(setup: Setup) -> float | None:

@@ -45,6 +45,8 @@ DEFAULT_REPO = "org/fashion_mnist"
 BLOCK = "benchmarks"
 JOBS = 2  # the machines this runs on have 2 cores
 
+PROG = "python -m benchmarks.baselines"
+
 
 @dataclasses.dataclass(frozen=True)
 class Baseline:
@@ -163,7 +165,7 @@ def _version(package: str) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--repo", default=DEFAULT_REPO, help=f"Hub dataset id or local folder (default {DEFAULT_REPO}; HF_ENDPOINT)"
     )
@@ -183,7 +185,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def command_line(args: argparse.Namespace) -> str:
     """The command as the card shows it: the options that change the figures, no local paths."""
-    parts = ["python -m benchmarks.baselines"]
+    parts = [PROG]
     if list(args.classifiers) != list(DEFAULT_CLASSIFIERS):
         parts.append("--classifiers " + " ".join(args.classifiers))
     if args.repeat != 1:

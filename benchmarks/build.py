@@ -21,8 +21,9 @@ import numpy as np
 from PIL import Image as PILImage
 
 import fashion_mnist
-from benchmarks import recipes, report
+from benchmarks import report
 from benchmarks.harness import Figures, Setup, interleaved_medians, seconds
+from recipes import arrays_pixels
 from scripts import build
 
 FLOOR_STRIDE = 10
@@ -56,7 +57,7 @@ def all_pixels(setup: Setup) -> np.ndarray:
         datasets.load_dataset(str(setup.repo), fashion_mnist.PIXELS, split=split, cache_dir=str(setup.warm_cache))
         for split in fashion_mnist.SPLITS
     ]
-    return np.concatenate([recipes.pixels_array(split)[0] for split in splits])
+    return np.concatenate([arrays_pixels.to_arrays(split)[0] for split in splits])
 
 
 def encode_pngs(images: np.ndarray) -> list[bytes]:

@@ -40,6 +40,7 @@ args = json.loads(sys.argv[1])
 sys.path.insert(0, args["project_root"])
 import fashion_mnist
 from benchmarks.peers import keras_style_split
+from recipes import keras_load_data
 datasets.disable_progress_bars()
 
 def medians(runs):
@@ -51,14 +52,11 @@ def medians(runs):
             samples[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in samples.items()}
 
-def card_load_data():  # the card's Keras drop-in (scripts/card.py, `_frameworks`)
-    splits = datasets.load_dataset(args["repo"], "pixels", cache_dir=args["cache"]).with_format("numpy", dtype=np.uint8)
-    train, test = splits["train"][:], splits["test"][:]
-    return (train["pixels"].reshape(-1, 28, 28), train["label"]), (test["pixels"].reshape(-1, 28, 28), test["label"])
+def card_load_data():  # recipes/keras_load_data.py, the card's Keras drop-in
+    return keras_load_data.load_data(args["repo"])
 
 def card_train_split():
-    train = datasets.load_dataset(args["repo"], "pixels", split="train", cache_dir=args["cache"])
-    return train.with_format("numpy", dtype=np.uint8)[:]
+    return datasets.load_dataset(args["repo"], "pixels", split="train")
 
 archive_dir = __import__("pathlib").Path(args["archive_dir"])
 card_load_data()  # the cache is warm before the first timed run
@@ -70,19 +68,18 @@ print(json.dumps(medians({"keras_own_seconds": keras_fashion_mnist.load_data, "k
 """
 
 JAX = """\
-import jax, jax.numpy as jnp
+import jax
+from recipes import jax_train
 
 def floor():  # what a JAX user without `datasets` writes: gunzip the archives, put the arrays on the device
     images, labels = keras_style_split(archive_dir, fashion_mnist.ARCHIVES, "train")
     jax.block_until_ready((jax.device_put(images), jax.device_put(labels)))
 
-def card():  # the card's JAX block: uint8 arrays, then the device
-    train = card_train_split()
-    jax.block_until_ready((jax.device_put(train["pixels"].reshape(-1, 28, 28)), jax.device_put(train["label"])))
+def card():  # recipes/jax_train.py: uint8 arrays, then the device
+    jax.block_until_ready(jax_train.to_device(card_train_split()))
 
 def jax_format():  # the formatter, without a dtype: int32 on the device
-    train = datasets.load_dataset(args["repo"], "pixels", split="train", cache_dir=args["cache"])
-    jax.block_until_ready(train.with_format("jax")[:]["pixels"])
+    jax.block_until_ready(card_train_split().with_format("jax")[:]["pixels"])
 
 print(json.dumps(medians({"jax_floor_seconds": floor, "jax_card_seconds": card, "jax_format_seconds": jax_format})))
 """
@@ -95,13 +92,13 @@ def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None 
     args = {
         "project_root": str(PROJECT_ROOT),
         "repo": str(setup.repo),
-        "cache": str(setup.warm_cache),
         "archive_dir": str(setup.archive_dir),
         "repeat": setup.repeat,
     }
     done = subprocess.run(
         [sys.executable, "-c", COMMON + program, json.dumps(args)],
-        env={**os.environ, **(environment or {})},
+        # The recipes load with the default cache: the warm one, where both configs are prepared already.
+        env={**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), **(environment or {})},
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT,

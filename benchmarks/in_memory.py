@@ -18,8 +18,9 @@ import datasets
 import numpy as np
 
 import fashion_mnist
-from benchmarks import peers, recipes, report
+from benchmarks import loops, peers, report
 from benchmarks.harness import Figures, Setup, epoch_seconds
+from recipes import arrays_pixels
 
 PLAIN_RECIPE_NOTE = (
     'The plain `DataLoader(ds.with_format("torch"), batch_size=256, shuffle=True)` rows are what `datasets` gives '
@@ -49,7 +50,7 @@ class TrainSplit:
     def load(cls, setup: Setup) -> TrainSplit:
         load = functools.partial(datasets.load_dataset, str(setup.repo), split="train", cache_dir=str(setup.warm_cache))
         images, pixels = load(), load(name=fashion_mnist.PIXELS)
-        return cls(images, pixels, *recipes.pixels_array(pixels))
+        return cls(images, pixels, *arrays_pixels.to_arrays(pixels))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -59,12 +60,12 @@ def runs(setup: Setup, train: TrainSplit) -> dict[str, Callable[[], float]]:
     """Each loop's epoch, as a run returning its seconds; the torchvision loop with 2 workers is `epochs`'."""
     n = len(train)
     chosen = {
-        "pixels_plain": lambda: epoch_seconds(recipes.plain_loader(train.pixels, 2), n),
-        "pixels_card": lambda: epoch_seconds(recipes.pixels_in_memory(train.pixels), n),
-        "image_plain": lambda: epoch_seconds(recipes.plain_loader(train.images, 2), n),
+        "pixels_plain": lambda: epoch_seconds(loops.plain_loader(train.pixels, 2), n),
+        "pixels_card": lambda: epoch_seconds(loops.pixels_in_memory(train.pixels), n),
+        "image_plain": lambda: epoch_seconds(loops.plain_loader(train.images, 2), n),
     }
     if setup.long:
-        chosen["image_card"] = lambda: epoch_seconds(recipes.png_batch_transform(train.images, 2), n)
+        chosen["image_card"] = lambda: epoch_seconds(loops.png_batch_transform(train.images, 2), n)
         chosen["torchvision_0w"] = lambda: epoch_seconds(
             peers.torchvision_style_batches(train.arrays, train.labels, 0), n
         )

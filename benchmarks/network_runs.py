@@ -94,9 +94,9 @@ def torchvision_style(base_url: str, archives: str, directory: str) -> dict[str,
 def stream_epochs(runs: Sequence[Mapping[str, Any]], repeat: int, counts_url: str) -> dict[str, Any]:
     """Streamed epochs of the card's recipes, taking turns; the median seconds of each run, and its requests."""
     import fashion_mnist
-    from benchmarks import recipes
+    from benchmarks import loops
 
-    recipe = {fashion_mnist.PIXELS: recipes.pixels_stream_batches, fashion_mnist.NAME: recipes.png_stream_batches}
+    recipe = {fashion_mnist.PIXELS: loops.pixels_stream_batches, fashion_mnist.NAME: loops.png_stream_batches}
     times: dict[str, list[float]] = {run["name"]: [] for run in runs}
     rows: dict[str, int] = {}
     requests: dict[str, int] = {}

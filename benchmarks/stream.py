@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from benchmarks import recipes, report
+from benchmarks import loops, report
 from benchmarks.harness import Figures, Setup, epoch_seconds
 
 WORKER_COUNTS = (0, 1, 2)
@@ -23,9 +23,9 @@ DEFAULT_RUNS = {"pixels": (2,), "image": (1, 2)}
 def runs(setup: Setup, num_examples: int) -> dict[str, Callable[[], float]]:
     """`{stream}_{workers}w` -> a streamed epoch, as a run returning its seconds."""
     streams = {
-        "pixels": functools.partial(recipes.pixels_stream_batches, setup.repo),
-        "image": functools.partial(recipes.png_stream_batches, setup.repo),
-        "one_shard": functools.partial(recipes.png_stream_batches, setup.one_shard),
+        "pixels": functools.partial(loops.pixels_stream_batches, setup.repo),
+        "image": functools.partial(loops.png_stream_batches, setup.repo),
+        "one_shard": functools.partial(loops.png_stream_batches, setup.one_shard),
     }
     return {
         f"{name}_{workers}w": functools.partial(stream_epoch_seconds, stream, workers, num_examples)
@@ -51,7 +51,7 @@ def figures(times: Mapping[str, float], torchvision: float, num_examples: int) -
     return found
 
 
-def stream_epoch_seconds(batches: Callable[[int], recipes.Batches], workers: int, num_examples: int) -> float:
+def stream_epoch_seconds(batches: Callable[[int], loops.Batches], workers: int, num_examples: int) -> float:
     return epoch_seconds(batches(workers), num_examples)
 
 

@@ -26,7 +26,7 @@ import torch
 from huggingface_hub import HfFileSystem, snapshot_download
 
 import fashion_mnist
-from benchmarks import recipes
+from recipes import stream_pixels
 from scripts import layout, push_to_hub
 from tests.conftest import HUB_REPO
 from tests.helpers.local_hub import free_port
@@ -133,9 +133,7 @@ def test_streaming_pixels_in_batches_into_two_workers_gives_every_example_once(
     """The card's streaming recipe for the pixels config: shuffled, batched in Arrow, two workers, each file once."""
     stream = datasets.load_dataset(HUB_REPO, fashion_mnist.PIXELS, split="test", streaming=True)
     stream = stream.shuffle(seed=0, buffer_size=1_000, max_buffer_input_shards=1).with_format("arrow").batch(256)
-    loader = torch.utils.data.DataLoader(
-        stream, batch_size=None, num_workers=2, collate_fn=recipes.arrow_batch_to_tensors
-    )
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2, collate_fn=stream_pixels.to_tensors)
 
     seen = collections.Counter()
     for x, y in loader:

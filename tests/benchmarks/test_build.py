@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import fashion_mnist
-from benchmarks import build, recipes
+from benchmarks import build
+from benchmarks.arrays import decode_pngs
 from benchmarks.harness import Setup
 from tests.helpers import synthetic
 
@@ -39,7 +40,7 @@ def test_the_floor_encodes_every_image_of_both_splits(bench_setup: Setup) -> Non
     pixels = build.all_pixels(bench_setup)
     assert pixels.shape == (sum(synthetic.SIZES.values()), *fashion_mnist.IMAGE_SHAPE) and pixels.dtype == np.uint8
     pngs = build.encode_pngs(pixels)
-    assert np.array_equal(np.stack([recipes.decode(png) for png in pngs]), pixels)
+    assert np.array_equal(decode_pngs(pngs), pixels)
 
 
 def test_the_table_gives_each_build_its_ratio_and_the_target_its_verdict(figures: dict) -> None:

@@ -92,6 +92,11 @@ def test_table_is_written_into_the_performance_block(results: dict, tmp_path: pa
     for key in TARGETS:  # every target has a verdict in the card
         assert target_verdict(results, key) in text
     assert "The run took " in text
+    unmeasured = {**results["unavailable"], "frameworks_jax": "JAX is not installed"}
+    card_text = benchmark.markdown({**results, "unavailable": unmeasured})
+    assert not any(key in card_text or reason in card_text for key, reason in unmeasured.items()), (
+        "the card speaks to its readers: no figure keys, nothing about what the measuring machine lacked"
+    )
     assert text.startswith("# Fashion-MNIST") and text.rstrip().endswith("<!-- END GENERATED: performance -->")
 
 

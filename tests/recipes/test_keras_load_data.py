@@ -1,7 +1,6 @@
-"""The card's Keras drop-in gives exactly what `keras.datasets.fashion_mnist.load_data()` gives.
+"""recipes/keras_load_data.py gives exactly what `keras.datasets.fashion_mnist.load_data()` gives.
 
-The recipe is the card's own block (the one defining `load_data`), taken from the card
-the build wrote and run as shown against the local Hub. Keras runs in a child process
+The recipe's `load_data` runs against the local Hub serving the real build. Keras runs in a child process
 (it reads KERAS_HOME and its backend when imported) on the same four original archives,
 which it finds in `$KERAS_HOME/datasets/fashion-mnist/` and so downloads nothing.
 """
@@ -10,31 +9,25 @@ from __future__ import annotations
 
 import os
 import pathlib
-import re
 import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 import fashion_mnist
+from recipes import keras_load_data as recipe
+from tests.conftest import HUB_REPO
 
-PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 KERAS_PROGRAM = """\
 import sys
 import numpy as np
 from keras.datasets import fashion_mnist
+from recipes import keras_load_data as recipe
+from tests.conftest import HUB_REPO
 (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
 np.savez(sys.argv[1], x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
 """
 NAMES = ("x_train", "y_train", "x_test", "y_test")
-
-
-def card_block(card: str, marker: str) -> str:
-    """The one ```python block of `card` that contains `marker`."""
-    blocks = [block for block in PYTHON_BLOCK.findall(card) if marker in block]
-    assert len(blocks) == 1, f"expected one python block with {marker!r} in the card, found {len(blocks)}"
-    return blocks[0]
 
 
 def keras_load_data(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, np.ndarray]:
@@ -54,25 +47,17 @@ def keras_load_data(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, 
 
 
 def test_card_recipe_equals_keras_load_data(
-    hub_endpoint: str, real_repo: pathlib.Path, real_archives: pathlib.Path, tmp_path: pathlib.Path
+    hub_endpoint: str, real_archives: pathlib.Path, tmp_path: pathlib.Path
 ) -> None:
-    code = card_block((real_repo / "README.md").read_text(encoding="utf-8"), "def load_data(")
-    namespace: dict = {"__name__": "card_block"}
-    exec(compile(code, "card-keras-block", "exec"), namespace)
+    (x_train, y_train), (x_test, y_test) = recipe.load_data(HUB_REPO)
+    ours_by_name = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
     expected = keras_load_data(real_archives, tmp_path)
 
     for name in NAMES:
-        ours, theirs = namespace[name], expected[name]
+        ours, theirs = ours_by_name[name], expected[name]
         assert isinstance(ours, np.ndarray), f"{name}: {type(ours)}"
         assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape) == (np.uint8, theirs.shape), name
         assert np.array_equal(ours, theirs), f"{name} differs from keras.datasets.fashion_mnist.load_data()"
     assert expected["x_train"].shape == (60_000, *fashion_mnist.IMAGE_SHAPE)
     assert expected["y_test"].shape == (10_000,)
-
-
-def test_card_block_is_found_once() -> None:
-    card = "```python\ndef load_data():\n    pass\n```\ntext\n```python\nx = 1\n```\n"
-    assert card_block(card, "def load_data(") == "def load_data():\n    pass\n"
-    with pytest.raises(AssertionError, match="found 0"):
-        card_block(card, "import jax")

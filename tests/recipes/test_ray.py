@@ -1,10 +1,10 @@
-"""Ray Data feeds two workers every train example exactly once, from the local Hub, in both configs.
+"""recipes/ray_train.py feeds two workers every train example exactly once, from the local Hub, in both configs.
 
-The program below is the card's Ray block (`scripts/card.py`, `_frameworks`), with each
-worker returning a digest of every example it was given instead of training: Ray Data
-reads the Parquet files through `HfFileSystem`, `streaming_split(2, equal=True)` hands
-each of two Ray tasks its part, and each iterates `iter_torch_batches`. The default
-config's PNG bytes are decoded in `map_batches` first, as the card says. The digests of
+The program below runs the recipe's own `read_train` (Ray Data reads the Parquet files
+through `HfFileSystem`) and `batches` (`iter_torch_batches`), split as the recipe splits
+(`streaming_split(2, equal=True)`), with each worker returning a digest of every example
+it was given instead of training. The default config's PNG bytes are decoded in
+`map_batches` first, as the card says. The digests of
 both workers together must be those of the archives' train split, each as often as
 there (no example lost, none repeated), and each worker must get half.
 
@@ -24,7 +24,7 @@ import tempfile
 import pytest
 
 import fashion_mnist
-from tests.conftest import HUB_REPO
+from tests.conftest import HUB_REPO, PROJECT_ROOT
 from tests.helpers import compat_envs
 from tests.helpers.local_hub import LocalHub
 from tests.helpers.synthetic import read_idx_gz
@@ -33,9 +33,9 @@ pytestmark = pytest.mark.compat
 
 PROGRAM = """\
 import hashlib, io, json, sys
-import numpy as np, ray, torch
-from huggingface_hub import HfFileSystem
+import numpy as np, ray
 from PIL import Image
+from recipes.ray_train import batches, read_train  # PYTHONPATH names the project: Ray's workers import it too
 
 repo, configs = sys.argv[1], json.loads(sys.argv[2])
 
@@ -44,22 +44,20 @@ def decode(batch):  # the default config: PNG bytes to the same 784 uint8 pixels
     return {"pixels": np.stack(images).reshape(len(images), -1), "label": batch["label"]}
 
 @ray.remote
-def train_worker(shard):
+def digest_worker(shard):
     digests = []
-    for batch in shard.iter_torch_batches(batch_size=256, dtypes={"pixels": torch.uint8, "label": torch.int64}):
+    for batch in batches(shard):
         for pixels, label in zip(batch["pixels"].numpy(), batch["label"].numpy()):
             digests.append(hashlib.blake2b(pixels.tobytes() + bytes([int(label)]), digest_size=8).hexdigest())
     return digests
 
 ray.init(num_cpus=4)
-fs = HfFileSystem()
 report = {}
 for config, pattern in configs.items():
-    train = ray.data.read_parquet(fs.glob(f"datasets/{repo}/{pattern}.parquet"), filesystem=fs)
+    train = read_train(f"datasets/{repo}/{pattern}.parquet")
     if config != "pixels":
         train = train.map_batches(decode, batch_format="numpy")
-    shards = train.streaming_split(2, equal=True)
-    report[config] = ray.get([train_worker.remote(shard) for shard in shards])
+    report[config] = ray.get([digest_worker.remote(shard) for shard in train.streaming_split(2, equal=True)])
 print("RAY-REPORT " + json.dumps(report))
 """
 TIMEOUT = 1200  # seconds: Ray's start and two passes over the train split on a busy 2-core machine
@@ -86,6 +84,7 @@ def test_two_ray_workers_get_every_example_once_in_both_configs(
             "HF_ENDPOINT": local_hub.endpoint,
             "HF_HOME": str(pathlib.Path(work) / "hf"),
             "HF_HUB_DISABLE_TELEMETRY": "1",
+            "PYTHONPATH": str(PROJECT_ROOT),
             "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # the node's address is 127.0.0.1
             "RAY_USAGE_STATS_ENABLED": "0",
             "RAY_DEFAULT_OBJECT_STORE_MEMORY_PROPORTION": "0.05",

@@ -1,9 +1,10 @@
-"""Every ```python block of the built card runs as shown against the local Hub, and gives what it says.
+"""Every recipe file (a ```python block of the card) runs as shown against the local Hub and gives what it says.
 
-The blocks are found in the README.md a build writes (whatever the usage and tools
-blocks hold today: none is listed here), and each runs in its own process with
-`tests/helpers/snippet_runner.py`, in an environment holding the card's tools (`compat_envs.TOOLS`
-layered on the project's), with HF_ENDPOINT naming the local Hub and a fresh HF_HOME.
+The files are those of `recipes/` (whatever they are today: none is listed here; the card
+includes each verbatim, `tests/scripts/test_card.py` checks that), and each runs in its own
+process with `tests/helpers/snippet_runner.py`, in an environment holding the card's tools
+(`compat_envs.TOOLS` layered on the project's), with HF_ENDPOINT naming the local Hub, which
+serves the real build as `org/fashion_mnist`, the repo id the files name, and a fresh HF_HOME.
 The runner summarises what each block bound; the checks here hold for any block: a
 length or first dimension is a split's or a shard's size, a per-label count is the
 same for every label, a `DataLoader` gives batches of images and labels.
@@ -16,20 +17,20 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import re
 import subprocess
 import tempfile
 
 import pytest
 
 import fashion_mnist
+from scripts import card
+from tests.conftest import HUB_REPO
 from tests.helpers import compat_envs
 from tests.helpers.local_hub import LocalHub
 
 pytestmark = pytest.mark.compat
 
 RUNNER = pathlib.Path(__file__).parents[1] / "helpers" / "snippet_runner.py"
-PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 BLOCK_TIMEOUT = 600  # seconds; Spark's start is the slowest
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 # Both splits, each, together, and one shard of each (the files cut a split evenly).
@@ -43,15 +44,6 @@ NUM_LABELS = len(fashion_mnist.LABEL_NAMES)
 @pytest.fixture(scope="module")
 def tools_python() -> pathlib.Path:
     return compat_envs.ensure_env("tools", compat_envs.TOOLS, layered=True)
-
-
-def python_blocks(card: str) -> list[str]:
-    return PYTHON_BLOCK.findall(card)
-
-
-def test_python_blocks_are_found() -> None:
-    card = "text\n```python\na = 1\n```\n\n```bash\nls\n```\n```python\nb = 2\n```\n"
-    assert python_blocks(card) == ["a = 1\n", "b = 2\n"]
 
 
 def run_block(python: pathlib.Path, endpoint: str, code: str) -> tuple[int, str, dict]:
@@ -114,20 +106,19 @@ def problems_in(summary: dict) -> list[str]:
     return problems
 
 
-def test_every_python_block_of_the_card_runs_against_the_local_hub(
-    tools_python: pathlib.Path, local_hub: LocalHub, real_repo: pathlib.Path
-) -> None:
-    blocks = python_blocks((real_repo / "README.md").read_text(encoding="utf-8"))
-    assert blocks, "the built card has no ```python block"
+def test_every_recipe_runs_against_the_local_hub(tools_python: pathlib.Path, local_hub: LocalHub) -> None:
+    assert card.RECIPE_REPO_ID == HUB_REPO, "the local Hub serves the copy under the repo id the recipes name"
+    recipes = card.recipe_files()
+    assert recipes, "recipes/ holds no recipe"
 
     failures, results = [], []
-    for index, code in enumerate(blocks):
+    for path in recipes:
+        code = path.read_text(encoding="utf-8")
         code_returned, stderr, summary = run_block(tools_python, local_hub.endpoint, code)
-        first_line = code.strip().splitlines()[0]
-        results.append(f"block {index} ({first_line}): exit {code_returned}, {json.dumps(summary)}")
+        results.append(f"{path.name}: exit {code_returned}, {json.dumps(summary)}")
         if code_returned != 0:
-            failures.append(f"block {index} failed:\n{code}\n{stderr}")
+            failures.append(f"{path.name} failed:\n{stderr}")
         else:
-            failures += [f"block {index}: {problem}\n{code}" for problem in problems_in(summary)]
+            failures += [f"{path.name}: {problem}" for problem in problems_in(summary)]
     print("\n".join(results))
     assert not failures, "\n\n".join(failures)

@@ -24,10 +24,10 @@ from collections.abc import Iterator
 import pytest
 
 from scripts import build, layout, repo_lock, verify
+from tests.conftest import PROJECT_ROOT
 from tests.helpers import synthetic
 from tests.scripts.test_build import build_synthetic, file_digests
 
-PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 _CHILD = """
 import sys
 from scripts import build

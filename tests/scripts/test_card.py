@@ -1,20 +1,24 @@
-"""scripts/card.py: metadata from the builder, generated blocks inside hand-written prose."""
+"""scripts/card.py: metadata from the builder, generated blocks and included recipes inside hand-written prose."""
 
 from __future__ import annotations
 
 import copy
+import re
 
 import datasets
 import pytest
 from huggingface_hub import DatasetCard, DatasetCardData
 
 import fashion_mnist
-from scripts import card
+from scripts import card, layout
 
+BLOCK_NAMES = [*card.BLOCKS, "recipes/quick_start.py"]
 TEMPLATE = "---\nold: yaml\n---\n# Title\n\nHand prose.\n\n" + "".join(
     f"<!-- BEGIN GENERATED: {name} -->\nold {name}\n<!-- END GENERATED: {name} -->\n\nMore prose.\n\n"
-    for name in card.BLOCKS
+    for name in BLOCK_NAMES
 )
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
+PARQUET_PATH = re.compile(r"data/[\w/*.-]+?\.parquet")
 
 
 def config_info(config: str) -> datasets.DatasetInfo:
@@ -52,8 +56,8 @@ def test_render_replaces_yaml_and_blocks_and_keeps_prose(facts: card.CardFacts) 
     assert [c["config_name"] for c in parsed.data.configs] == [fashion_mnist.NAME, fashion_mnist.PIXELS]
     assert parsed.data.configs[0]["default"] is True and "default" not in parsed.data.configs[1]
     assert parsed.data.configs[1]["data_files"][0] == {"split": "train", "path": "data/pixels/train-*"}
-    assert rendered.count("More prose.") == len(card.BLOCKS) and "Hand prose." in rendered
-    assert not any(f"old {name}" in rendered for name in card.BLOCKS)
+    assert rendered.count("More prose.") == len(BLOCK_NAMES) and "Hand prose." in rendered
+    assert not any(f"old {name}" in rendered for name in BLOCK_NAMES)
     assert "| 9 | Ankle boot | 6,009 | 1,000 |" in rendered
     assert 'load_dataset("someone/fmnist")' in rendered
     assert "| `fashion_mnist` | train | 60,000 | 1 in `data/` | 77 |" in rendered
@@ -63,14 +67,64 @@ def test_render_replaces_yaml_and_blocks_and_keeps_prose(facts: card.CardFacts) 
 
 
 def test_missing_block_is_a_clear_error(facts: card.CardFacts) -> None:
-    template = TEMPLATE.replace("<!-- BEGIN GENERATED: usage -->", "")
-    with pytest.raises(ValueError, match=r"no generated block 'usage'.*<!-- BEGIN GENERATED: usage -->"):
+    template = TEMPLATE.replace("<!-- BEGIN GENERATED: labels -->", "")
+    with pytest.raises(ValueError, match=r"no generated block 'labels'.*<!-- BEGIN GENERATED: labels -->"):
         card.render_card(template, facts)
 
 
-def test_frameworks_block_names_the_repo_and_each_framework(facts: card.CardFacts) -> None:
-    block = card._frameworks(facts)
-    assert 'load_dataset("someone/fmnist", "pixels")' in block and "def load_data():" in block
-    assert 'fs.glob("datasets/someone/fmnist/data/pixels/train-*.parquet")' in block
-    for needle in ("model.fit(", "@jax.jit", "jax.device_put(", "streaming_split(2", "iter_torch_batches(", "tf.data"):
-        assert needle in block, needle
+def test_a_recipe_is_included_verbatim_with_the_copys_repo_id(facts: card.CardFacts) -> None:
+    rendered = card.render_card(TEMPLATE, facts)
+    recipe = (layout.PROJECT_ROOT / "recipes" / "quick_start.py").read_text(encoding="utf-8")
+    assert PYTHON_BLOCK.findall(rendered) == [recipe.replace(card.RECIPE_REPO_ID, "someone/fmnist")]
+    assert card.RECIPE_REPO_ID not in rendered
+
+
+def test_a_missing_recipe_is_a_clear_error(facts: card.CardFacts) -> None:
+    template = TEMPLATE.replace("recipes/quick_start.py", "recipes/no_such_recipe.py")
+    with pytest.raises(ValueError, match=r"includes 'no_such_recipe.py'.*does not exist"):
+        card.render_card(template, facts)
+
+
+# --- The committed card and the recipes ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def committed_blocks() -> list[str]:
+    """The ```python blocks of the card as committed (the build writes it; the push publishes it)."""
+    return PYTHON_BLOCK.findall((layout.PROJECT_ROOT / layout.CARD).read_text(encoding="utf-8"))
+
+
+def test_every_python_block_of_the_card_is_a_recipe_file_and_every_recipe_is_shown_once(
+    committed_blocks: list[str],
+) -> None:
+    recipes = {path.name: path.read_text(encoding="utf-8") for path in card.recipe_files()}
+    assert len(recipes) >= 10, "recipes/ holds the card's code blocks"
+    shown = [name for block in committed_blocks for name, code in recipes.items() if block == code]
+    unmatched = [block for block in committed_blocks if block not in recipes.values()]
+    assert not unmatched, f"card blocks that are no recipe file (edit recipes/, then rebuild): {unmatched}"
+    assert sorted(shown) == sorted(recipes), "each recipe must be shown exactly once"
+
+
+def test_no_python_file_but_the_recipe_holds_a_card_block(committed_blocks: list[str]) -> None:
+    """A copy of a block elsewhere would drift from what the card shows: the benchmark and tests import recipes."""
+    sources = [
+        path
+        for path in layout.PROJECT_ROOT.rglob("*.py")
+        if not path.is_relative_to(layout.PROJECT_ROOT / card.RECIPES_DIR)
+        and not any(part.startswith(".") for part in path.relative_to(layout.PROJECT_ROOT).parts)
+    ]
+    for block in committed_blocks:
+        lines = {line.strip() for line in block.splitlines() if len(line.strip()) >= 40}
+        for path in sources:
+            copied = lines & {line.strip() for line in path.read_text(encoding="utf-8").splitlines()}
+            assert len(copied) < 3, f"{path} repeats lines of a card block: {sorted(copied)}"
+
+
+def test_every_parquet_path_a_recipe_names_is_one_the_build_writes() -> None:
+    splits = [(config, split) for config in fashion_mnist.FEATURES for split in fashion_mnist.NUM_SHARDS]
+    names = {f"{layout.split_glob(config, split)}.parquet" for config, split in splits} | {
+        layout.shard_path(config, split, 0, fashion_mnist.NUM_SHARDS[split]) for config, split in splits
+    }
+    named = [path for recipe in card.recipe_files() for path in PARQUET_PATH.findall(recipe.read_text("utf-8"))]
+    assert named, "some recipe reads the Parquet files by name"
+    assert set(named) <= names, f"recipes name files no build writes: {set(named) - names}"
