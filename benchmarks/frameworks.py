@@ -8,7 +8,7 @@ environment that runs the benchmark. A framework that is not installed, or a run
 no local archives, raises `peers.Unavailable` with the reason.
 
 Ray is not timed here: starting a local Ray cluster alone takes longer than the rest
-of this module, and the card's Ray block is run by the snippet test.
+of this module, and `recipes/ray_train.py` is run by the tests.
 """
 
 from __future__ import annotations

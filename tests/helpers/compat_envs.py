@@ -32,7 +32,7 @@ MATRIX = {
     "4.8.5": ["datasets==4.8.5", "pillow"],  # the last 4.x
     "5.2.0": ["datasets==5.2.0", "pillow"],  # the current 5.x
 }
-# The card's other tools, for its snippets: layered on the project's own environment (torch,
+# The card's other tools, for its recipes: layered on the project's own environment (torch,
 # datasets 5.x, pandas), whose packages a `.pth` file puts on the path, so only these are installed.
 # pyspark is the big one (~400 MB); pip's cache keeps a second install quick. JAX (CPU, ~380 MB with scipy) and
 # Ray Data (~250 MB) add about 40 s and 85 s to a fresh install; aiohttp: Ray Data imports fsspec's http module

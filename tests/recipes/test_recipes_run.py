@@ -2,7 +2,7 @@
 
 The files are those of `recipes/` (whatever they are today: none is listed here; the card
 includes each verbatim, `tests/scripts/test_card.py` checks that), and each runs in its own
-process with `tests/helpers/snippet_runner.py`, in an environment holding the card's tools
+process with `tests/helpers/recipe_runner.py`, in an environment holding the card's tools
 (`compat_envs.TOOLS` layered on the project's), with HF_ENDPOINT naming the local Hub, which
 serves the real build as `org/fashion_mnist`, the repo id the files name, and a fresh HF_HOME.
 The runner summarises what each block bound; the checks here hold for any block: a
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import tempfile
 
@@ -30,7 +31,7 @@ from tests.helpers.local_hub import LocalHub
 
 pytestmark = pytest.mark.compat
 
-RUNNER = pathlib.Path(__file__).parents[1] / "helpers" / "snippet_runner.py"
+RUNNER = pathlib.Path(__file__).parents[1] / "helpers" / "recipe_runner.py"
 BLOCK_TIMEOUT = 600  # seconds; Spark's start is the slowest
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 # Both splits, each, together, and one shard of each (the files cut a split evenly).
@@ -46,10 +47,11 @@ def tools_python() -> pathlib.Path:
     return compat_envs.ensure_env("tools", compat_envs.TOOLS, layered=True)
 
 
-def run_block(python: pathlib.Path, endpoint: str, code: str) -> tuple[int, str, dict]:
-    with tempfile.TemporaryDirectory(prefix="card-snippet-") as work:
-        script = pathlib.Path(work) / "block.py"
-        script.write_text(code, encoding="utf-8")
+def run_recipe(python: pathlib.Path, endpoint: str, recipe: pathlib.Path) -> tuple[int, str, dict]:
+    """Run a copy of the file alone in a scratch directory, as a user who copied it from the card would."""
+    with tempfile.TemporaryDirectory(prefix="card-recipe-") as work:
+        script = pathlib.Path(work) / recipe.name
+        shutil.copyfile(recipe, script)
         environment = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
         environment |= {
             "HF_ENDPOINT": endpoint,
@@ -113,8 +115,7 @@ def test_every_recipe_runs_against_the_local_hub(tools_python: pathlib.Path, loc
 
     failures, results = [], []
     for path in recipes:
-        code = path.read_text(encoding="utf-8")
-        code_returned, stderr, summary = run_block(tools_python, local_hub.endpoint, code)
+        code_returned, stderr, summary = run_recipe(tools_python, local_hub.endpoint, path)
         results.append(f"{path.name}: exit {code_returned}, {json.dumps(summary)}")
         if code_returned != 0:
             failures.append(f"{path.name} failed:\n{stderr}")

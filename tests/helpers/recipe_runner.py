@@ -1,11 +1,10 @@
-"""Run one code block of the card as a reader would, then print a JSON summary of what it made.
+"""Run one recipe file as a reader would, then print a JSON summary of what it made.
 
-    python snippet_runner.py BLOCK.py
+    python recipe_runner.py RECIPE.py
 
-The block runs as the main module's code, with `rank` and `world_size` (the names the
-card's multi-node example leaves to the reader) preset to 0 and 2. Afterwards each
-value it bound is summarised cheaply: lengths, shapes, a first batch of a `DataLoader`,
-the rows of a query result or a Spark `collect()`, so the test can check them.
+The recipe runs as the main module's code. Afterwards each value it bound is summarised
+cheaply: lengths, shapes, a first batch of a `DataLoader`, the rows of a query result or a
+Spark `collect()`, so the test can check them.
 """
 
 from __future__ import annotations
@@ -60,11 +59,11 @@ def _length(item: object) -> int | None:
 
 def main() -> int:
     code = pathlib.Path(sys.argv[1]).read_text(encoding="utf-8")
-    namespace = {"__name__": "__main__", "rank": 0, "world_size": 2}
+    namespace = {"__name__": "__main__"}
     exec(compile(code, sys.argv[1], "exec"), namespace)
     summaries = {}
     for name, value in namespace.items():
-        if name.startswith("_") or name in ("rank", "world_size"):
+        if name.startswith("_"):
             continue
         summary = summarise(value)
         if summary is not None:

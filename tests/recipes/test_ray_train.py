@@ -8,7 +8,7 @@ it was given instead of training. The default config's PNG bytes are decoded in
 both workers together must be those of the archives' train split, each as often as
 there (no example lost, none repeated), and each worker must get half.
 
-Marked `compat`: it runs in the card's tools environment (`compat_envs.TOOLS`), like the snippets.
+Marked `compat`: it runs in the card's tools environment (`compat_envs.TOOLS`), like the other recipes.
 """
 
 from __future__ import annotations
