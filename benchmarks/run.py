@@ -1,12 +1,13 @@
 """Measure the Hub copy against what it has to beat: build, load, decode, stream and bytes.
 
     python -m benchmarks --data-dir DIR [--long] [--repeat N] [--section NAME ...] [--json PATH]
-                                [--update-card [README]]
+                         [--update-card [README]]
 
 Every figure is the median of repeated runs and is set beside a floor or an alternative
 measured in the same run, taking turns so that a slow spell of the machine hits both alike:
 absolute times depend on the machine, the ratios carry over. The pipelines timed are the
-ones the card's usage section recommends (`scripts/card.py`, `_usage`); keep the two in step.
+card's own recipes, imported from `recipes/` (`loops.py`), so the card and the benchmark
+cannot drift apart.
 
 By default every target is measured in under five minutes on 2 cores; `--long` adds the
 rows given for context (other worker counts, the 1-process build, other links, Keras' and
