@@ -270,11 +270,17 @@ class RangeFront:
 
     @faults.setter
     def faults(self, faults: Faults | None) -> None:
-        """Arm `faults` (None: disarm); the data-file requests are numbered from here on."""
+        """Arm `faults` (None: disarm); the data-file reads are numbered (and `data_reads` counted) from here on."""
         with self._server.counts_lock:
             self._server.faults = faults
             self._server.data_reads = 0
             self._server.faults_served = 0
+
+    @property
+    def data_reads(self) -> int:
+        """Data-file reads (GETs of Parquet files) since `faults` was last set: where to put a fault mid-epoch."""
+        with self._server.counts_lock:
+            return self._server.data_reads
 
     @property
     def faults_served(self) -> int:
@@ -321,7 +327,7 @@ class _FrontServer(http.server.ThreadingHTTPServer):
     counts: collections.Counter[str]
     counts_lock: threading.Lock  # also guards `api_cache` and the faults' numbers
     faults: Faults | None
-    data_reads: int  # data-file requests since `faults` were armed
+    data_reads: int  # data-file reads since `faults` was last set
     faults_served: int
     released: threading.Event  # set when the front closes: stalled answers stop waiting
     api_cache: dict[str, tuple[int, list[tuple[str, str]], bytes]]  # API reads at a commit sha -> olah's answer
@@ -410,14 +416,12 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
 
     def _armed_fault(self) -> Faults | None:
         """The armed faults if this request is a data-file read whose number they hit, else None."""
-        if self.server.faults is None or not is_data_file_read(self.command, self.path):
+        if not is_data_file_read(self.command, self.path):
             return None
         with self.server.counts_lock:
-            faults = self.server.faults
-            if faults is None:
-                return None
             self.server.data_reads += 1
-            if not faults.hits(self.server.data_reads):
+            faults = self.server.faults
+            if faults is None or not faults.hits(self.server.data_reads):
                 return None
             self.server.faults_served += 1
             return faults
