@@ -444,7 +444,8 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
             part: bytes | _FileSlice = _FileSlice(body.path, body.start, body.start + half - 1) if half else b""
         else:
             part = body[:half]
-        self._send_paced(part)
+        with contextlib.suppress(OSError):  # a client that gave up early: the reset below still ends the request
+            self._send_paced(part)
         if fault.kind == FaultKind.STALL:
             self.server.released.wait(fault.stall_seconds)
         self._reset_connection()
