@@ -15,6 +15,19 @@ the table is printed. What holds, and is asserted: no version hangs past the bou
 every fault completes exactly once or fails with a clear error, and a clean epoch is exactly
 once on every version. See `tests/test_stream_faults.py` for the settings that bound retries.
 
+How the versions differ (read from their sources, as the compat environments install them):
+
+- datasets 2.21 / 3.6 with huggingface_hub 0.36 (requests): huggingface_hub retries a range 5
+  times (1, 2, 4, 8, 8 s) on a connection error, a timeout or 500/502/503/504, **not 429**;
+  datasets' read wrapper retries only connection errors and timeouts
+  (`STREAMING_READ_MAX_RETRIES` 20, `STREAMING_READ_RETRY_INTERVAL` 5 s; no 429/504 settings,
+  no retries around opening a file). So a single 429 ends the epoch with `HfHubHTTPError`.
+- datasets 4.8 with huggingface_hub 1.x (httpx) and 5.2 with 2.x (httpx2): huggingface_hub also
+  retries 408 and 429 (waiting `Retry-After` + 1 s); datasets adds its 429 and 504 retries and
+  `STREAMING_OPEN_*`. A single fault of any kind leaves the epoch whole.
+- Every version: `HF_HUB_DOWNLOAD_TIMEOUT` (10 s) ends a stalled read, and a 503 that outlasts
+  huggingface_hub's retries is raised (datasets retries 504, not 503).
+
 Marked `compat`: `make test` leaves it out, `make compat` runs it.
 """
 

@@ -22,8 +22,9 @@ What bounds the retries (datasets 5.2 and huggingface_hub 2.4, read from their s
   `STREAMING_READ_SERVER_UNAVAILABLE_RETRY_INTERVAL` (20 s) after a **504** (not a 503:
   a 503 that outlasts huggingface_hub's retries is raised at once). When the attempts are
   spent it raises `ConnectionError("Server Disconnected")`. `STREAMING_OPEN_MAX_RETRIES` /
-  `STREAMING_OPEN_RETRY_INTERVAL` (20, 5 s) do the same around opening a file, which for a
-  Hub file makes no data request (the first range is read on the first `read`).
+  `STREAMING_OPEN_RETRY_INTERVAL` (20, 5 s) do the same for connection errors around opening a
+  file; opening a Hub file asks the API for its size, not for data (the first range is read on
+  the first `read`), so the faults here, on data reads only, never reach that loop.
 
 So one failed request costs a user about a second (a stall: the read timeout, 10 s, and a
 second) and the epoch goes on. A Hub that stays down ends a user's epoch after about 23 s on
