@@ -55,7 +55,7 @@ pytestmark = pytest.mark.compat
 
 PROBE = pathlib.Path(__file__).parent / "helpers" / "fault_probe.py"
 SPLIT = "test"
-BOUND = 120.0  # seconds an epoch may take, a fault included: a clean one takes under 10 s, a stall adds ~11
+BOUND = 120.0  # seconds an epoch may take, a fault included: clean, under 10 s; a stall adds ~11; 503-down, ~25
 STALL = 30.0  # seconds the front holds a stalled body: longer than every version's read timeout (10 s by default)
 # fault name -> the faults armed, given the read to fail first (half the reads of the version's clean epoch)
 FAULTS = {kind.value: (lambda middle, kind=kind: Faults(kind, first=middle, stall_seconds=STALL)) for kind in FaultKind}
