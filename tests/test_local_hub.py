@@ -1,4 +1,5 @@
-"""The local Hub's front: byte ranges answered as HTTP says, the rest passed through from olah; the link; the counts."""
+"""The local Hub's front: byte ranges answered as HTTP says, the rest passed through from olah; the link; the counts;
+the faults it injects into data-file reads."""
 
 from __future__ import annotations
 
@@ -18,7 +19,17 @@ import pytest
 import fashion_mnist
 from scripts import layout
 from tests.conftest import HUB_REPO
-from tests.helpers.local_hub import COUNTS_PATH, PACE_BURST, Link, LocalHub, RangeFront, StoredObject, free_port
+from tests.helpers.local_hub import (
+    COUNTS_PATH,
+    PACE_BURST,
+    FaultKind,
+    Faults,
+    Link,
+    LocalHub,
+    RangeFront,
+    StoredObject,
+    free_port,
+)
 
 SHARD = layout.shard_path(fashion_mnist.NAME, "test", 0, fashion_mnist.NUM_SHARDS["test"])
 
@@ -218,3 +229,114 @@ def test_api_reads_at_a_commit_are_asked_of_olah_once(local_hub: LocalHub) -> No
     seen = olah_log.read_text().count
     assert seen(f"/api/datasets/{HUB_REPO}/revision/{sha}") - before[sha] <= 1
     assert seen(f"/api/datasets/{HUB_REPO}/revision/main") - before["main"] == 2
+
+
+# --- Faults ------------------------------------------------------------------------------------
+
+
+def open_answer(
+    url: str, timeout: float = 30, **headers: str
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    """Send a GET and read only the status line and headers: the body is the test's to read (or fail to)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection.request("GET", parts.path, headers=headers)
+    return connection, connection.getresponse()
+
+
+@pytest.mark.parametrize(("kind", "status"), [(FaultKind.UNAVAILABLE, 503), (FaultKind.RATE_LIMITED, 429)])
+def test_refusals_answer_the_status_and_keep_the_connection(
+    lone_front: tuple[RangeFront, bytes], kind: FaultKind, status: int
+) -> None:
+    front, content = lone_front
+    front.faults = Faults(kind)
+    parts = urllib.parse.urlsplit(front.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        answers = []
+        for _ in range(2):  # the same keep-alive connection: the second read is served
+            connection.request("GET", FILE_URL, headers={"Range": "bytes=0-9"})
+            response = connection.getresponse()
+            answers.append((response.status, response.getheader("Retry-After"), response.read()))
+    finally:
+        connection.close()
+
+    assert answers[0][0] == status
+    assert answers[0][1] == ("1" if kind == FaultKind.RATE_LIMITED else None)
+    assert answers[1] == (206, None, content[:10])
+    assert front.faults_served == 1
+
+
+@pytest.mark.parametrize("ranged", [True, False])
+def test_a_reset_sends_headers_and_part_of_the_body_then_breaks_the_connection(
+    lone_front: tuple[RangeFront, bytes], ranged: bool
+) -> None:
+    front, content = lone_front
+    front.faults = Faults(FaultKind.RESET)
+    connection, response = open_answer(front.url + FILE_URL, **({"Range": "bytes=0-99999"} if ranged else {}))
+    try:
+        assert response.status == (206 if ranged else 200)
+        with pytest.raises(ConnectionResetError):  # an RST, not a clean close
+            response.read()
+    finally:
+        connection.close()
+
+    assert request(front.url + FILE_URL)[2] == content  # the next read is served whole
+    assert front.faults_served == 1
+
+
+def test_a_stall_outlasts_the_clients_read_timeout_and_ends_in_a_reset(lone_front: tuple[RangeFront, bytes]) -> None:
+    front, content = lone_front
+    front.faults = Faults(FaultKind.STALL, stall_seconds=2)
+    connection, response = open_answer(front.url + FILE_URL, timeout=0.5)
+    try:
+        assert response.status == 200
+        assert response.read(len(content) // 4) == content[: len(content) // 4]  # part of the body came
+        with pytest.raises(TimeoutError):  # then nothing, for longer than this client waits
+            response.read()
+    finally:
+        connection.close()
+
+    connection, response = open_answer(front.url + FILE_URL, timeout=30)  # faults armed for one request only
+    try:
+        assert response.read() == content
+    finally:
+        connection.close()
+
+    front.faults = Faults(FaultKind.STALL, stall_seconds=0.5)
+    connection, response = open_answer(front.url + FILE_URL, timeout=30)  # a patient client: the front gives up first
+    try:
+        with pytest.raises(ConnectionResetError):  # an RST, not a clean close
+            response.read()
+    finally:
+        connection.close()
+
+
+def test_faults_number_data_file_reads_only(lone_front: tuple[RangeFront, bytes]) -> None:
+    """`first=2, count=2`: the 2nd and 3rd GETs of the Parquet file fail; HEADs and other files are not counted."""
+    front, _ = lone_front
+    statuses = []
+    with front.failing(Faults(FaultKind.UNAVAILABLE, first=2, count=2)):
+        for _ in range(4):
+            request(front.url + FILE_URL, method="HEAD")
+            request(front.url + "/datasets/org/x/resolve/main/README.md")  # olah's place: nothing answers, 502
+            statuses.append(request(front.url + FILE_URL, Range="bytes=0-9")[0])
+        assert (front.faults_served, front.data_reads) == (2, 4)
+    assert statuses == [206, 503, 503, 206]
+    assert front.faults is None  # disarmed when the block ends
+    assert request(front.url + FILE_URL, Range="bytes=0-9")[0] == 206
+
+
+def test_faults_from_first_on_fail_every_later_read(lone_front: tuple[RangeFront, bytes]) -> None:
+    """`count=None`: a Hub that stays down."""
+    front, _ = lone_front
+    front.faults = Faults(FaultKind.RATE_LIMITED, first=1, count=None)
+
+    assert [request(front.url + FILE_URL)[0] for _ in range(3)] == [429] * 3
+    assert front.faults_served == 3
+
+
+@pytest.mark.parametrize("arguments", [{"first": 0}, {"count": 0}, {"stall_seconds": 0}, {"stall_seconds": 61}])
+def test_faults_refuse_numbers_that_fail_nothing_or_stall_unbounded(arguments: dict) -> None:
+    with pytest.raises(ValueError):
+        Faults(FaultKind.STALL, **arguments)

@@ -3,6 +3,9 @@
 The front can also make the Hub seem far away (`Link`: a round trip per request, a
 handshake per new connection, a bandwidth cap per connection or shared) and counts
 the requests it answers, so the benchmark can measure first use at internet latency.
+It can also fail requests for data files as a Hub or CDN does mid-epoch (`Faults`:
+a connection reset mid-body, 503, 429, a stalled body), so tests can see what a
+user's stream does then.
 
 No real Hub is reachable from the test machines, and the user paths (`load_dataset`,
 streaming, `snapshot_download`, `HfFileSystem`, the push's read of the remote file
@@ -27,6 +30,7 @@ import collections
 import contextlib
 import dataclasses
 import datetime
+import enum
 import hashlib
 import http.client
 import http.server
@@ -36,6 +40,7 @@ import pathlib
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -115,6 +120,50 @@ class _Pacer:
         time.sleep(max(0.0, done_at - time.monotonic()))
 
 
+class FaultKind(enum.StrEnum):
+    """How a data-file request fails: the faults seen from the Hub and its CDN in long streamed runs."""
+
+    RESET = "reset"  # the headers and part of the body, then the connection is reset (TCP RST)
+    UNAVAILABLE = "503"  # 503 Service Unavailable, no body to speak of
+    RATE_LIMITED = "429"  # 429 Too Many Requests with `Retry-After: 1`
+    STALL = "stall"  # the headers and part of the body, then nothing until `stall_seconds` have passed, then a reset
+
+
+STALL_LIMIT = 60.0  # seconds a stalled answer holds its server thread at most: longer than any client read timeout
+RETRY_AFTER_SECONDS = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Faults:
+    """Which data-file requests fail, and how: the `first`-th request after arming and the `count - 1` after it.
+
+    Data-file requests are GETs (ranged or whole) of a `.parquet` file under `/resolve/`: the
+    reads a stream makes mid-epoch. `count=None` fails every one from `first` on (a Hub that
+    stays down). Numbers count from 1, in the order the front received the requests.
+    """
+
+    kind: FaultKind
+    first: int = 1
+    count: int | None = 1
+    stall_seconds: float = STALL_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.first < 1 or (self.count is not None and self.count < 1):
+            raise ValueError(f"faults number requests from 1 and fail at least one: {self}")
+        if not 0 < self.stall_seconds <= STALL_LIMIT:
+            raise ValueError(f"a stall lasts more than 0 and at most {STALL_LIMIT:g} s: {self}")
+
+    def hits(self, number: int) -> bool:
+        """Whether the `number`-th data-file request since arming fails."""
+        return number >= self.first and (self.count is None or number < self.first + self.count)
+
+
+def is_data_file_read(command: str, url_path: str) -> bool:
+    """A GET of a Parquet file of a repo: what `Faults` fail (HEADs, API calls and the card pass)."""
+    match = _RESOLVE_URL.match(urllib.parse.urlsplit(url_path).path)
+    return command == "GET" and match is not None and match["file"].endswith(".parquet")
+
+
 @dataclasses.dataclass(frozen=True)
 class StoredObject:
     """A file of a repo as the Hub stores it: where its bytes are on disk, and the commit it was resolved at."""
@@ -185,6 +234,10 @@ class RangeFront:
         self._server.counts = collections.Counter()
         self._server.api_cache = {}
         self._server.counts_lock = threading.Lock()
+        self._server.faults = None
+        self._server.data_reads = 0
+        self._server.faults_served = 0
+        self._server.released = threading.Event()
         self.link = Link()
         self._thread = threading.Thread(target=self._server.serve_forever, name="range-front", daemon=True)
 
@@ -211,10 +264,44 @@ class RangeFront:
         with self._server.counts_lock:
             self._server.counts.clear()
 
+    @property
+    def faults(self) -> Faults | None:
+        return self._server.faults
+
+    @faults.setter
+    def faults(self, faults: Faults | None) -> None:
+        """Arm `faults` (None: disarm); the data-file reads are numbered (and `data_reads` counted) from here on."""
+        with self._server.counts_lock:
+            self._server.faults = faults
+            self._server.data_reads = 0
+            self._server.faults_served = 0
+
+    @property
+    def data_reads(self) -> int:
+        """Data-file reads (GETs of Parquet files) since `faults` was last set: where to put a fault mid-epoch."""
+        with self._server.counts_lock:
+            return self._server.data_reads
+
+    @property
+    def faults_served(self) -> int:
+        """How many requests the armed `faults` have failed so far: a test checks its fault did happen."""
+        with self._server.counts_lock:
+            return self._server.faults_served
+
+    @contextlib.contextmanager
+    def failing(self, faults: Faults) -> Iterator[RangeFront]:
+        """Arm `faults` for the block, disarm after it (also when it raises)."""
+        self.faults = faults
+        try:
+            yield self
+        finally:
+            self.faults = None
+
     def start(self) -> None:
         self._thread.start()
 
     def close(self) -> None:
+        self._server.released.set()  # a stalled answer gives up now
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(STOP_TIMEOUT)
@@ -238,7 +325,11 @@ class _FrontServer(http.server.ThreadingHTTPServer):
     link: Link
     shared_pacer: _Pacer | None
     counts: collections.Counter[str]
-    counts_lock: threading.Lock  # also guards `api_cache`
+    counts_lock: threading.Lock  # also guards `api_cache` and the faults' numbers
+    faults: Faults | None
+    data_reads: int  # data-file reads since `faults` was last set
+    faults_served: int
+    released: threading.Event  # set when the front closes: stalled answers stop waiting
     api_cache: dict[str, tuple[int, list[tuple[str, str]], bytes]]  # API reads at a commit sha -> olah's answer
 
 
@@ -297,6 +388,10 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
         self._wait_like_the_link()
         if self.server.routes is not None and self.server.routes(self):
             return
+        fault = self._armed_fault()
+        if fault is not None and fault.kind in (FaultKind.UNAVAILABLE, FaultKind.RATE_LIMITED):
+            self._refuse(fault.kind)
+            return
         wanted = self.headers.get("Range") if self.command == "GET" else None
         reads = self.command in ("GET", "HEAD") and self.server.stored_object is not None
         stored = self.server.stored_object(self.path) if reads else None
@@ -314,8 +409,53 @@ class _FrontHandler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":  # a HEAD answer keeps olah's Content-Length of the file
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if fault is not None:
+            self._break_off(body, fault)
+        elif self.command != "HEAD":
             self._send_paced(body)
+
+    def _armed_fault(self) -> Faults | None:
+        """The armed faults if this request is a data-file read whose number they hit, else None."""
+        if not is_data_file_read(self.command, self.path):
+            return None
+        with self.server.counts_lock:
+            self.server.data_reads += 1
+            faults = self.server.faults
+            if faults is None or not faults.hits(self.server.data_reads):
+                return None
+            self.server.faults_served += 1
+            return faults
+
+    def _refuse(self, fault: FaultKind) -> None:
+        """A 503, or a 429 with `Retry-After`, as the Hub sends them; the connection stays usable."""
+        retry_after = [("Retry-After", str(RETRY_AFTER_SECONDS))]
+        status, extra = (503, []) if fault == FaultKind.UNAVAILABLE else (429, retry_after)
+        body = f"local hub front: injected {status}".encode()
+        self.send_response(status)
+        for name, value in [("Content-Type", "text/plain"), *extra, ("Content-Length", str(len(body)))]:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _break_off(self, body: bytes | _FileSlice, fault: Faults) -> None:
+        """Send half the body announced, stall (bounded) if asked, then reset the connection."""
+        half = len(body) // 2
+        if isinstance(body, _FileSlice):
+            part: bytes | _FileSlice = _FileSlice(body.path, body.start, body.start + half - 1) if half else b""
+        else:
+            part = body[:half]
+        with contextlib.suppress(OSError):  # a client that gave up early: the reset below still ends the request
+            self._send_paced(part)
+        if fault.kind == FaultKind.STALL:
+            self.server.released.wait(fault.stall_seconds)
+        self._reset_connection()
+
+    def _reset_connection(self) -> None:
+        """Close with a TCP RST (linger 0), not a FIN: the client sees `Connection reset by peer` mid-body."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client may have closed first
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        os.close(self.connection.detach())  # rfile and wfile still hold the socket object: close the descriptor now
 
     def _pinned_api_answer(self) -> tuple[int, list[tuple[str, str]], bytes]:
         """olah's answer to an API read at a commit sha, asked once: it cannot change, and olah takes 50-100 ms of

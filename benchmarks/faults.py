@@ -1,0 +1,131 @@
+"""What a Hub fault costs a streamed epoch: the test split from the local Hub, clean and with one failed read.
+
+Long streamed runs meet the Hub's faults (a reset connection, a 503, a 429, a body that
+stalls); `tests/test_stream_faults.py` shows that one failed read leaves the epoch whole on
+datasets 5.2. This section says what it costs: an epoch of the card's PNG stream of the test
+split (2 DataLoader workers) from the tests' local Hub (`tests.helpers.local_hub`), clean, then
+with the front failing one Parquet read in the middle of the epoch (half the reads of the
+clean epoch), each fault in turn. The difference from the clean epoch is the fault's cost:
+huggingface_hub's first backoff (1 s), `Retry-After` + 1 s for a 429, and for a stall the
+read timeout (`HF_HUB_DOWNLOAD_TIMEOUT`, 10 s by default, left as users have it) before it.
+
+One round by default (the costs are mostly fixed waits; under a minute on 2 cores); `--long`
+takes the median of the run's repeats, the epochs taking turns. Runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from benchmarks import recipes
+from benchmarks.harness import Figures, Setup, epoch_seconds, in_fresh_process, interleaved_medians
+from benchmarks.recipes import Batches
+
+HUB_REPO_ID = "org/fashion_mnist"
+SPLIT = "test"
+WORKERS = 2
+KINDS = ("reset", "503", "429", "stall")  # `tests.helpers.local_hub.FaultKind` values, in the table's order
+WHAT_THE_CLIENT_DOES = {
+    "reset": "a reset mid-body: huggingface_hub retries the range after 1 s",
+    "503": "503: huggingface_hub retries after 1 s",
+    "429": "429 with `Retry-After: 1`: huggingface_hub waits 1 + 1 s",
+    "stall": "a body that stalls: the read timeout (10 s), then a retry after 1 s",
+}
+
+
+def measure(setup: Setup) -> Figures:
+    """The section, in a fresh interpreter; nothing if olah (the `test` extra) is not installed."""
+    from tests.helpers.local_hub import OLAH_CLI
+
+    if not OLAH_CLI.exists():
+        setup.unavailable["faults"] = "olah is not installed (it comes with the `test` extra)"
+        return {}
+    return in_fresh_process(measure_here, setup)
+
+
+def measure_here(setup: Setup) -> Figures:
+    from scripts.push_to_hub import upload_set
+    from tests.helpers.local_hub import LocalHub, clients_pointed_at
+
+    rounds = setup.repeat if setup.long else 1
+    root = pathlib.Path(tempfile.mkdtemp(prefix="faulty-hub-", dir=setup.work))
+    num_examples = split_rows(setup, SPLIT)
+    with LocalHub(root) as hub, clients_pointed_at(hub.endpoint):
+        hub.publish(HUB_REPO_ID, upload_set(setup.repo))
+        clean, reads = clean_epoch(hub.front, num_examples)  # also warms the process: imports, the Hub's metadata
+        runs = {"none": lambda: clean_epoch(hub.front, num_examples)[0]}
+        runs |= {kind: faulted_epoch(hub.front, kind, max(1, reads // 2), num_examples) for kind in KINDS}
+        times = interleaved_medians(runs, rounds, taken={"none": [clean]})
+    figures: Figures = {f"fault_epoch_seconds_{name}": value for name, value in times.items()}
+    figures |= {f"fault_cost_seconds_{kind}": times[kind] - times["none"] for kind in KINDS}
+    return figures | {
+        "fault_data_reads": float(reads),
+        "fault_examples": float(num_examples),
+        "fault_rounds": float(rounds),
+    }
+
+
+def split_rows(setup: Setup, split: str) -> int:
+    """The split's rows, from the archives the copy was built from."""
+    return next(a.num_examples for a in setup.archives if a.split == split and a.kind == "labels")
+
+
+def split_batches() -> Batches:
+    """The card's PNG stream (shuffled, decoded in batches in the workers), of the test split."""
+    import torch
+
+    stream = recipes.png_stream(HUB_REPO_ID, split=SPLIT)
+    for batch in torch.utils.data.DataLoader(stream, batch_size=None, num_workers=WORKERS):
+        yield batch["pixel_values"], batch["labels"]
+
+
+def clean_epoch(front: Any, num_examples: int) -> tuple[float, int]:
+    """Seconds of a clean epoch, and how many Parquet reads it made."""
+    front.faults = None
+    seconds = epoch_seconds(split_batches(), num_examples)
+    return seconds, front.data_reads
+
+
+def faulted_epoch(front: Any, kind: str, first: int, num_examples: int) -> Callable[[], float]:
+    """A run: an epoch with read number `first` failing as `kind`; it must still give every example once."""
+    from tests.helpers.local_hub import FaultKind, Faults
+
+    def run() -> float:
+        with front.failing(Faults(FaultKind(kind), first=first)):
+            seconds = epoch_seconds(split_batches(), num_examples)
+            if front.faults_served != 1:
+                raise RuntimeError(f"the {kind} fault was served {front.faults_served} times, not once")
+        return seconds
+
+    return run
+
+
+def _rows(results: Mapping[str, Any]) -> Iterator[str]:
+    for kind in KINDS:
+        epoch, cost = results.get(f"fault_epoch_seconds_{kind}"), results.get(f"fault_cost_seconds_{kind}")
+        if epoch is not None:
+            yield f"| {WHAT_THE_CLIENT_DOES[kind]} | {epoch:.2f} s | {cost:+.2f} s |"
+
+
+def table(results: Mapping[str, Any]) -> str:
+    """The section's part of the card's Performance block; empty if it measured nothing."""
+    clean = results.get("fault_epoch_seconds_none")
+    if clean is None:
+        return ""
+    rows = "\n".join(_rows(results))
+    rounds = results.get("fault_rounds", 1)
+    runs = "one run each" if rounds == 1 else f"the median of {rounds:.0f} runs each, taking turns"
+    return f"""\
+A Hub fault in the middle of a streamed epoch: the card's PNG stream of the test split
+({results["fault_examples"]:,.0f} examples, {WORKERS} DataLoader workers) from the local Hub, clean and with one of
+its {results["fault_data_reads"]:.0f} Parquet reads failing mid-epoch ({runs}). Every epoch gave every example once;
+the cost is the epoch's seconds less the clean epoch's. With 2 workers the other worker keeps reading while one
+waits, so a wait costs the epoch less than its length.
+
+| fault | epoch | cost |
+|---|---:|---:|
+| none | {clean:.2f} s | |
+{rows}"""

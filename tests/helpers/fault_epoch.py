@@ -1,0 +1,89 @@
+"""One epoch of the Trainer example's stream, in a process of its own, for `tests/test_stream_faults.py`.
+
+    HF_ENDPOINT=http://127.0.0.1:PORT python -m tests.helpers.fault_epoch SPEC_JSON OUT_PATH
+
+SPEC_JSON: {"repo_id", "split", "config", "workers", "batch_size", "datasets_config": {NAME: value}}.
+The stream is `examples/train_trainer.py`'s `stream(...)`, read as the Trainer reads it: a
+`torch.utils.data.DataLoader` with `transformers.default_data_collator`. `datasets_config`
+overrides `datasets.config` settings (the streaming retries) before the stream is made, so
+forked DataLoader workers inherit them. huggingface_hub's timeouts come from the environment
+(`HF_HUB_DOWNLOAD_TIMEOUT`), read when it is imported.
+
+Writes OUT_PATH as JSON: the `(label, pixel digest)` of every example seen, in order, the
+error that stopped the epoch (type, message, and its cause) or null, and the seconds it took.
+It runs in its own process so the test can kill it, workers and all, if it hangs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+import sys
+import time
+from types import ModuleType
+from typing import Any
+
+import datasets
+import numpy as np
+import torch
+import transformers
+
+from tests.helpers.stream_rank import pixel_digest
+
+EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "train_trainer.py"
+
+
+def load_example(path: pathlib.Path = EXAMPLE) -> ModuleType:
+    """The example as a module, imported by path as a user runs it (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def describe_error(error: BaseException) -> dict[str, str | None]:
+    """What stopped the epoch, and what caused it (`datasets` wraps the last retry's error as the cause)."""
+    cause = error.__cause__ or error.__context__
+    return {
+        "type": type(error).__name__,
+        "message": str(error)[:2000],
+        "cause": f"{type(cause).__name__}: {str(cause)[:500]}" if cause is not None else None,
+    }
+
+
+def epoch(spec: dict[str, Any]) -> dict[str, Any]:
+    """Stream one epoch through a DataLoader; every example's (label, digest) until it ends or fails."""
+    for name, value in spec.get("datasets_config", {}).items():
+        if not hasattr(datasets.config, name):
+            raise AttributeError(f"datasets {datasets.__version__} has no setting {name}")
+        setattr(datasets.config, name, value)
+    example = load_example()
+    stream = example.stream(spec["repo_id"], spec["split"], spec["config"])
+    loader = torch.utils.data.DataLoader(
+        stream,
+        batch_size=spec.get("batch_size", 64),
+        num_workers=spec.get("workers", 0),
+        collate_fn=transformers.default_data_collator,
+    )
+    records: list[tuple[int, str]] = []
+    error = None
+    started = time.perf_counter()
+    try:
+        for batch in loader:
+            pixels = (batch["pixel_values"].numpy() * 255).round().astype(np.uint8)[:, 0]
+            records.extend(zip(batch["labels"].tolist(), map(pixel_digest, pixels), strict=True))
+    except Exception as failure:  # noqa: BLE001 - the test judges the error; it is reported, not swallowed
+        error = describe_error(failure)
+    return {"records": records, "error": error, "seconds": time.perf_counter() - started}
+
+
+def main(argv: list[str]) -> int:
+    spec, out = json.loads(argv[0]), pathlib.Path(argv[1])
+    datasets.disable_progress_bars()
+    out.write_text(json.dumps(epoch(spec)), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
