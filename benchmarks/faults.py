@@ -20,9 +20,8 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from benchmarks import recipes
+from benchmarks import loops
 from benchmarks.harness import Figures, Setup, epoch_seconds, in_fresh_process, interleaved_medians
-from benchmarks.recipes import Batches
 
 HUB_REPO_ID = "org/fashion_mnist"
 SPLIT = "test"
@@ -73,13 +72,9 @@ def split_rows(setup: Setup, split: str) -> int:
     return next(a.num_examples for a in setup.archives if a.split == split and a.kind == "labels")
 
 
-def split_batches() -> Batches:
-    """The card's PNG stream (shuffled, decoded in batches in the workers), of the test split."""
-    import torch
-
-    stream = recipes.png_stream(HUB_REPO_ID, split=SPLIT)
-    for batch in torch.utils.data.DataLoader(stream, batch_size=None, num_workers=WORKERS):
-        yield batch["pixel_values"], batch["labels"]
+def split_batches() -> loops.Batches:
+    """The test split through the card's PNG stream (`recipes/stream_png.py`), decoded in the workers."""
+    return loops.png_stream_batches(HUB_REPO_ID, WORKERS, split=SPLIT)
 
 
 def clean_epoch(front: Any, num_examples: int) -> tuple[float, int]:

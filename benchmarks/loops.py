@@ -41,9 +41,9 @@ def pixels_stream_batches(repo: str | pathlib.Path, num_workers: int) -> Batches
     yield from stream_pixels.loader(stream, num_workers)
 
 
-def png_stream_batches(repo: str | pathlib.Path, num_workers: int) -> Batches:
-    """`recipes/stream_png.py`: the train split's PNG bytes streamed, each batch decoded in one `map` call."""
-    stream = datasets.load_dataset(str(repo), split="train", streaming=True)
+def png_stream_batches(repo: str | pathlib.Path, num_workers: int, split: str = "train") -> Batches:
+    """`recipes/stream_png.py`: a split's PNG bytes streamed, each batch decoded in one `map` call."""
+    stream = datasets.load_dataset(str(repo), split=split, streaming=True)
     for batch in stream_png.loader(stream, num_workers):
         yield batch["pixel_values"], batch["labels"]
 
