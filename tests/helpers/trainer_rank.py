@@ -5,8 +5,9 @@
 
 The example runs unchanged; a `transformers.TrainerCallback` given to its `main` hooks the
 model's forward and appends one JSON line per training step to `RECORD_DIR/rank{RANK}.jsonl`:
-`{"step", "time", "examples": [[label, pixel digest], ...]}`, written through at once so a
-run killed with SIGKILL leaves every step it took. The first line, `{"event": "start", "time"}`,
+`{"step", "time", "read", "examples": [[label, pixel digest], ...]}` (`read`: the examples the
+train loader has collated so far in this process, trained or skipped), written through at once so a
+run killed with SIGKILL leaves every step it took. The first line, `{"event": "start", "time", "pid"}`,
 is written before the heavy imports: the seconds to the first step count them, as a user
 waiting for a relaunched job does. At the start of training a `{"event": "loader"}` line says
 which loader accelerate built (`DataLoaderShard` or `DataLoaderDispatcher`, over a
@@ -29,6 +30,7 @@ import importlib.util  # noqa: E402 - after the start time
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
+import transformers.trainer  # noqa: E402 - the module whose default collator is counted
 
 from tests.helpers.stream_rank import pixel_digest  # noqa: E402
 
@@ -48,13 +50,27 @@ def batch_examples(pixel_values: torch.Tensor, labels: torch.Tensor) -> list[lis
     return [[label, pixel_digest(image)] for label, image in zip(labels.tolist(), pixels, strict=True)]
 
 
+class CountingCollator:
+    """The Trainer's default collator, counting the examples it collates: every example the train loader reads,
+    trained on or not (a resume that skips batches reads and collates them too, then drops them)."""
+
+    def __init__(self, collate: object) -> None:
+        self.collate = collate
+        self.examples = 0
+
+    def __call__(self, features: list[dict]) -> dict:
+        self.examples += len(features)
+        return self.collate(features)
+
+
 class RecordExamples(transformers.TrainerCallback):
     """Append each training step's examples to this rank's record file, as the step's forward starts."""
 
-    def __init__(self, record_dir: pathlib.Path) -> None:
+    def __init__(self, record_dir: pathlib.Path, collator: CountingCollator | None = None) -> None:
+        self.collator = collator
         rank = int(os.environ.get("RANK", "0"))
         self.file = (record_dir / f"rank{rank}.jsonl").open("a", encoding="utf-8", buffering=1)
-        self.write({"event": "start", "time": STARTED})
+        self.write({"event": "start", "time": STARTED, "pid": os.getpid()})
         self.step = 0
         self.hook: torch.utils.hooks.RemovableHandle | None = None
 
@@ -87,12 +103,17 @@ class RecordExamples(transformers.TrainerCallback):
     def record(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if module.training:
             examples = batch_examples(kwargs["pixel_values"], kwargs["labels"])
-            self.write({"step": self.step, "time": time.time(), "examples": examples})
+            read = self.collator.examples if self.collator else None
+            self.write({"step": self.step, "time": time.time(), "read": read, "examples": examples})
 
 
 def main(record_dir: pathlib.Path, argv: list[str]) -> None:
     record_dir.mkdir(parents=True, exist_ok=True)
-    load_example().main(argv, callbacks=[RecordExamples(record_dir)])
+    # The Trainer picks its default collator from its module's namespace when it is made: count through it. The
+    # prediction loader gets it too, but its batches come after the last training step's record.
+    collator = CountingCollator(transformers.trainer.default_data_collator)
+    transformers.trainer.default_data_collator = collator
+    load_example().main(argv, callbacks=[RecordExamples(record_dir, collator)])
 
 
 if __name__ == "__main__":
