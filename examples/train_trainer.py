@@ -194,10 +194,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None, callbacks: Sequence[transformers.TrainerCallback] = ()) -> dict[str, float]:
-    """Train (resuming if asked), then predict the whole test split; return (and print) steps, loss, accuracy and
-    timings. `callbacks` go to the Trainer (a test records what each rank trained on through one)."""
-    args = parse_args(argv)
+def make_trainer(
+    args: argparse.Namespace,
+    train_dataset: torch.utils.data.Dataset | datasets.IterableDataset | None = None,
+    callbacks: Sequence[transformers.TrainerCallback] = (),
+) -> StreamTrainer:
+    """The Trainer of a TinyCnn for `args` (see `parse_args`), on the train stream unless given another dataset."""
     # The model's ops are small: with 2 threads on 2 cores each op's fork and join costs more than it saves, and the
     # threads compete with the stream's decoding in the same process. Measured on 2 cores (others busy): 34 steps/s
     # with 1 thread, 5.5 with 2. torchrun sets OMP_NUM_THREADS=1 per rank for the same reason.
@@ -225,15 +227,23 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[transformers.Tra
             "dispatch_batches": False,
         },
     )
-    shuffle_seed = args.seed if args.shuffle_buffer else None
-    train = stream(args.repo_id, args.train_split, args.config, shuffle_seed=shuffle_seed, buffer=args.shuffle_buffer)
-    trainer = StreamTrainer(
+    if train_dataset is None:
+        seed, buffer = (args.seed if args.shuffle_buffer else None), args.shuffle_buffer
+        train_dataset = stream(args.repo_id, args.train_split, args.config, shuffle_seed=seed, buffer=buffer)
+    return StreamTrainer(
         model=TinyCnn(),
         args=training,
-        train_dataset=train,
+        train_dataset=train_dataset,
         callbacks=list(callbacks),
         stateful_dataloader=args.stateful_dataloader,
     )
+
+
+def main(argv: Sequence[str] | None = None, callbacks: Sequence[transformers.TrainerCallback] = ()) -> dict[str, float]:
+    """Train (resuming if asked), then predict the whole test split; return (and print) steps, loss, accuracy and
+    timings. `callbacks` go to the Trainer (a test records what each rank trained on through one)."""
+    args = parse_args(argv)
+    trainer = make_trainer(args, callbacks=callbacks)
     checkpoint = get_last_checkpoint(args.output_dir) if args.resume and os.path.isdir(args.output_dir) else None
     started = time.perf_counter()
     outcome = trainer.train(resume_from_checkpoint=checkpoint)
