@@ -14,10 +14,12 @@ Both configs give the model the same inputs: `pixel_values` float32 `[N, 1, 28, 
 
 Checkpoints are written every `--save-steps`; `--resume` continues from the last one. By
 default the resumed run re-reads the stream up to the checkpoint and drops those batches
-(exact: the seeded stream comes back in the same order). `--stateful-dataloader` (torchdata)
-restarts the stream at the saved file and row instead, reading nothing twice, but the
-`datasets` stream state leaves out the shuffle buffer: the examples it held at the
-checkpoint are not trained on in that epoch. On several ranks each rank streams its own
+(exact: the seeded stream comes back in the same order; the cost grows with the position in
+the epoch, about a second per 10,000 PNG examples on 2 cores). `--stateful-dataloader`
+(torchdata) restarts the stream where the checkpoint left it instead, at once; but the
+`datasets` 5.2 stream state leaves out the shuffle buffer, so for the rest of that epoch some
+examples are skipped and some trained twice (each fewer than the buffer's size; none without
+shuffling, `--shuffle-buffer 0`). Exactness is the default, speed the flag. On several ranks each rank streams its own
 files (see `accelerator_config` in `main`). On a CPU, `accelerate launch --num_processes 2
 --cpu` (accelerate 1.16) starts ONE process (its multi-CPU launch needs `--mpirun_hostfile`);
 `--multi_gpu` launches through torchrun, and `use_cpu` below keeps the ranks on gloo.
@@ -106,8 +108,9 @@ class StreamTrainer(transformers.Trainer):
     resume it skips `global_step` batches by reading them again (accelerate's `skip_first_batches`). That is exact for
     a seeded stream (the same files in the same order) and costs one read of the epoch so far. With torchdata's
     `StatefulDataLoader` the loader's `state_dict()` holds the `datasets` stream's own state (file and row reached), and
-    loading it restarts there without reading anything again; but the stream's state leaves out the shuffle buffer,
-    so the examples in the buffer when the checkpoint was taken are never trained on in that epoch.
+    loading it restarts there without reading anything again; but the stream's state leaves out the shuffle buffer
+    (and `datasets` keeps its position per shuffled Arrow table), so in that epoch some examples are never trained on
+    and some twice, each count within the buffer's size.
     """
 
     def __init__(self, *args: object, stateful_dataloader: bool = False, **kwargs: object) -> None:
@@ -180,7 +183,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--stateful-dataloader",
         action="store_true",
         help="resume at the saved stream position (torchdata) instead of re-reading the batches already trained; "
-        "loses the shuffle buffer's examples for the rest of that epoch",
+        "but with a shuffle buffer some examples of that epoch are skipped and some trained twice",
     )
     parser.add_argument(
         "--torch-threads",

@@ -38,7 +38,6 @@ from tests.helpers.synthetic import read_idx_gz
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 BATCH = 64
 RUN_TIMEOUT = 300  # seconds for one training run (both ranks)
-MAP_BATCH = 1_000  # `datasets`' default batch of a batched `.map`, which the example's stream uses
 RESUME_BUFFER = 1_000  # the kill-and-resume runs' shuffle buffer
 SAVE_STEPS = 40
 KILL_AFTER_STEP = 70  # mid-epoch, between two checkpoints (40 and 80): 30 steps trained after the last one
@@ -250,12 +249,14 @@ def test_killed_mid_epoch_then_resumed(
     trained at the checkpoint: so it does when it skips batches by re-reading them, and with the
     stateful loader over an unshuffled stream. With a shuffle buffer the stateful loader restores
     the stream's state without the buffer (datasets documents it: "examples from shuffle buffers
-    are lost"), and the batched `.map` in front restarts from its batch's first input; so some
-    examples are never trained on in the epoch and as many are trained twice. Bounds:
-    - twice: only examples read from the files after the restored position and yielded before the
-      checkpoint, all within the current `.map` batch: fewer than MAP_BATCH;
-    - never: the buffer's content at the restored position plus the examples the `.map` skips on
-      resume to reach the checkpoint: fewer than the buffer plus MAP_BATCH.
+    are lost"); and as `datasets` 5.2 shuffles Arrow tables (it yields half a buffer at a time)
+    and keeps its position per table, the resumed stream also starts from before examples
+    already yielded. So some examples are never trained on in the epoch and some are trained
+    twice. The same happens with the stream alone, without Trainer or accelerate. Over
+    checkpoints every 448 examples of the test split, never trained / trained twice were at
+    most 504 / 504 with a buffer of 1,000, 1,532 / 532 with 2,000 and 2,448 / 0 with 10,000
+    (the resumed stream can also end early, 1,000 examples short with 2,000); each within the
+    buffer's size, the bound asserted.
     """
     split, num_ranks = "test", resume.num_ranks
     steps = epoch_steps(split, num_ranks)
@@ -312,9 +313,8 @@ def test_killed_mid_epoch_then_resumed(
     if resume.name in ("skip", "stateful-unshuffled"):
         assert again == epoch - before  # exactly the rest of the epoch
     else:
-        assert sum(retrained_before.values()) == sum(never.values())  # as many lost as trained twice
-        assert sum(retrained_before.values()) < MAP_BATCH * num_ranks
-        assert sum(never.values()) < (RESUME_BUFFER + MAP_BATCH) * num_ranks
+        assert sum(retrained_before.values()) <= RESUME_BUFFER * num_ranks
+        assert sum(never.values()) <= RESUME_BUFFER * num_ranks
     if stateful:
         assert reread == [0] * num_ranks
     else:
