@@ -266,6 +266,13 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[transformers.Tra
         }
     if trainer.is_world_process_zero():
         print(" ".join(f"{name}={value:.4g}" for name, value in metrics.items()))
+    if torch.distributed.is_initialized():
+        # Under torchrun the Trainer leaves the process group up. Left to the interpreter's exit, a rank was seen to
+        # abort ("terminate called without an active exception") or hang: the group's destructor, holding the GIL,
+        # joins gloo's thread while that thread waits for the GIL to free the last step's gather. The barrier waits
+        # (GIL released) until gloo's thread is idle; then the group can go.
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     return metrics
 
 

@@ -124,8 +124,8 @@ def run_example(
                 time.sleep(0.02)
             returncode = process.wait(max(1.0, deadline - time.monotonic()))
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
+            if process.poll() is None:  # out of time: the launcher waits on a hung rank, or on itself
+                kill_run(process, record_dir)
                 process.wait()
     return Run(launched, returncode, read_records(record_dir), log.read_text(errors="replace"))
 
@@ -134,10 +134,10 @@ def kill_run(process: subprocess.Popen, record_dir: pathlib.Path) -> None:
     """SIGKILL the ranks, then the launcher's process group: torchrun starts its workers in sessions of their own,
     so killing the launcher alone leaves them training."""
     for records in read_records(record_dir).values():
-        pid = records[0]["pid"]
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    os.killpg(process.pid, signal.SIGKILL)
+            os.kill(records[0]["pid"], signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def reached(record_dir: pathlib.Path, step: int) -> bool:
