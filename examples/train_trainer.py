@@ -19,10 +19,12 @@ the epoch, about a second per 10,000 PNG examples on 2 cores). `--stateful-datal
 (torchdata) restarts the stream where the checkpoint left it instead, at once; but the
 `datasets` 5.2 stream state leaves out the shuffle buffer, so for the rest of that epoch some
 examples are skipped and some trained twice (each fewer than the buffer's size; none without
-shuffling, `--shuffle-buffer 0`). Exactness is the default, speed the flag. On several ranks each rank streams its own
-files (see `accelerator_config` in `main`). On a CPU, `accelerate launch --num_processes 2
---cpu` (accelerate 1.16) starts ONE process (its multi-CPU launch needs `--mpirun_hostfile`);
-`--multi_gpu` launches through torchrun, and `use_cpu` below keeps the ranks on gloo.
+shuffling, `--shuffle-buffer 0`). Exactness is the default, speed the flag.
+
+On several ranks each rank streams its own files (see `accelerator_config` in `make_trainer`).
+On a CPU, `accelerate launch --num_processes 2 --cpu` (accelerate 1.16) starts ONE process
+(its multi-CPU launch needs `--mpirun_hostfile`); `--multi_gpu` launches through torchrun, and
+`use_cpu` keeps the ranks on the CPU, over gloo.
 """
 
 from __future__ import annotations
@@ -136,7 +138,10 @@ class StreamTrainer(transformers.Trainer):
         if self.stateful_dataloader and saved is not None and saved.is_file():
             dataloader.load_state_dict(torch.load(saved, weights_only=True))
             return dataloader
-        return super().get_resumed_dataloader(dataloader, num_batches)
+        skipping = super().get_resumed_dataloader(dataloader, num_batches)  # a plain DataLoader, whatever was asked
+        # The callbacks save the state of the loader they are given: not the stateful one, left unread this epoch.
+        self.callback_handler.train_dataloader = skipping
+        return skipping
 
 
 class LoaderStateCallback(transformers.TrainerCallback):
@@ -150,8 +155,8 @@ class LoaderStateCallback(transformers.TrainerCallback):
         train_dataloader: object = None,
         **kwargs: object,
     ) -> None:
-        if not hasattr(train_dataloader, "state_dict"):  # not a StatefulDataLoader
-            return
+        if not hasattr(getattr(train_dataloader, "base_dataloader", None), "state_dict"):  # not a StatefulDataLoader
+            return  # (a resume that skipped batches: its checkpoints have no loader state, and resume by skipping)
         checkpoint = pathlib.Path(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
         checkpoint.mkdir(parents=True, exist_ok=True)
         path = loader_state_path(checkpoint, args.process_index)
