@@ -31,6 +31,12 @@ TARGETS = {
     # Streaming from the Hub at 0 ms against the same recipe on local files.
     "hub_stream_ratio_image_2w_0ms": (">=", 0.7),
     "hub_stream_ratio_pixels_2w_0ms": (">=", 0.7),
+    # The Trainer on the stream (issue 21): steps per second against the same Trainer on the split in memory, and a
+    # resumed run's seconds to its first step against a fresh run's, skipping batches and with the stateful loader.
+    "trainer_ratio_image": (">=", 0.9),
+    "trainer_ratio_pixels": (">=", 0.9),
+    "trainer_resume_ratio_skip": ("<=", 1.2),
+    "trainer_resume_ratio_stateful": ("<=", 1.2),
 }
 
 

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fashion_mnist
-from benchmarks import arrays, copies, epochs, faults, frameworks, load, network, sizes
+from benchmarks import arrays, copies, epochs, faults, frameworks, load, network, sizes, trainer
 from benchmarks import build as bench_build
 from benchmarks.harness import CpuClock, Figures, Section, machine, measured, quiet_datasets
 from scripts import build, card
@@ -45,6 +45,7 @@ SECTIONS = (
     Section("epochs", epochs.measure, epochs.table),  # in memory and streamed, one torchvision loop
     Section("frameworks", frameworks.measure, frameworks.table),  # Keras and JAX beside their own
     Section("network", network.measure, network.table),  # first use from a far-away Hub
+    Section("trainer", trainer.measure, trainer.table),  # the Trainer on the stream, and resuming it
     Section("faults", faults.measure, faults.table),  # what a Hub fault mid-epoch costs a stream
     Section("bytes", sizes.measure, sizes.table),
 )

@@ -9,7 +9,6 @@ of the original archives, parsed here with gzip and numpy only.
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ import torch
 from huggingface_hub import HfFileSystem, snapshot_download
 
 import fashion_mnist
+from examples import train_trainer
 from recipes import stream_pixels
 from scripts import layout, push_to_hub
 from tests.conftest import HUB_REPO
@@ -221,21 +221,12 @@ def test_two_ranks_split_the_stream_disjointly_and_cover_it_once(
 # --- The Trainer example ----------------------------------------------------------------
 
 
-def load_example(name: str) -> object:
-    path = layout.PROJECT_ROOT / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("config", list(fashion_mnist.FEATURES))
 def test_trainer_example_learns_from_the_stream(hub_endpoint: str, tmp_path: pathlib.Path, config: str) -> None:
-    example = load_example("train_trainer")
     started = time.perf_counter()
 
     arguments = ["--repo-id", HUB_REPO, "--config", config, "--max-steps", str(TRAIN_STEPS)]
-    metrics = example.main([*arguments, "--output-dir", str(tmp_path)])
+    metrics = train_trainer.main([*arguments, "--output-dir", str(tmp_path)])
 
     print(f"Trainer example ({config}): {time.perf_counter() - started:.1f} s in all, {metrics}")
     assert metrics["steps"] == TRAIN_STEPS

@@ -16,12 +16,10 @@ It runs in its own process so the test can kill it, workers and all, if it hangs
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 import sys
 import time
-from types import ModuleType
 from typing import Any
 
 import datasets
@@ -29,17 +27,8 @@ import numpy as np
 import torch
 import transformers
 
+from examples import train_trainer
 from tests.helpers.stream_rank import pixel_digest
-
-EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "train_trainer.py"
-
-
-def load_example(path: pathlib.Path = EXAMPLE) -> ModuleType:
-    """The example as a module, imported by path as a user runs it (examples/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def describe_error(error: BaseException) -> dict[str, str | None]:
@@ -58,8 +47,7 @@ def epoch(spec: dict[str, Any]) -> dict[str, Any]:
         if not hasattr(datasets.config, name):
             raise AttributeError(f"datasets {datasets.__version__} has no setting {name}")
         setattr(datasets.config, name, value)
-    example = load_example()
-    stream = example.stream(spec["repo_id"], spec["split"], spec["config"])
+    stream = train_trainer.stream(spec["repo_id"], spec["split"], spec["config"])
     loader = torch.utils.data.DataLoader(
         stream,
         batch_size=spec.get("batch_size", 64),

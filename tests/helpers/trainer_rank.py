@@ -1,0 +1,112 @@
+"""Run examples/train_trainer.py as a user does, recording what each rank trains on, step by step.
+
+    python -m tests.helpers.trainer_rank RECORD_DIR [example arguments...]
+    torchrun --nproc-per-node 2 -m tests.helpers.trainer_rank RECORD_DIR [example arguments...]
+
+The example runs unchanged; a `transformers.TrainerCallback` given to its `main` hooks the
+model's forward and appends one JSON line per training step to `RECORD_DIR/rank{RANK}.jsonl`:
+`{"step", "time", "read", "examples": [[label, pixel digest], ...]}` (`read`: the examples the
+train loader has collated so far in this process, trained or skipped), written through at once so a
+run killed with SIGKILL leaves every step it took. The first line, `{"event": "start", "time", "pid"}`,
+is written before the heavy imports: the seconds to the first step count them, as a user
+waiting for a relaunched job does. At the start of training a `{"event": "loader"}` line says
+which loader accelerate built (`DataLoaderShard` or `DataLoaderDispatcher`, over a
+`DataLoader` or torchdata's `StatefulDataLoader`) and how many files this rank streams.
+Evaluation and prediction forwards are not recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sys
+import time
+
+STARTED = time.time()
+
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
+import transformers.trainer  # noqa: E402 - the module whose default collator is counted
+
+from tests.helpers.stream_rank import pixel_digest  # noqa: E402
+
+
+def batch_examples(pixel_values: torch.Tensor, labels: torch.Tensor) -> list[list]:
+    """[[label, pixel digest], ...] of a batch of model inputs: the float pixels back to the archive's uint8."""
+    pixels = (pixel_values.detach().numpy() * 255).round().astype(np.uint8).reshape(-1, 28, 28)
+    return [[label, pixel_digest(image)] for label, image in zip(labels.tolist(), pixels, strict=True)]
+
+
+class CountingCollator:
+    """The Trainer's default collator, counting the examples it collates: every example the train loader reads,
+    trained on or not (a resume that skips batches reads and collates them too, then drops them)."""
+
+    def __init__(self, collate: object) -> None:
+        self.collate = collate
+        self.examples = 0
+
+    def __call__(self, features: list[dict]) -> dict:
+        self.examples += len(features)
+        return self.collate(features)
+
+
+class RecordExamples(transformers.TrainerCallback):
+    """Append each training step's examples to this rank's record file, as the step's forward starts."""
+
+    def __init__(self, record_dir: pathlib.Path, collator: CountingCollator | None = None) -> None:
+        self.collator = collator
+        rank = int(os.environ.get("RANK", "0"))
+        self.file = (record_dir / f"rank{rank}.jsonl").open("a", encoding="utf-8", buffering=1)
+        self.write({"event": "start", "time": STARTED, "pid": os.getpid()})
+        self.step = 0
+        self.hook: torch.utils.hooks.RemovableHandle | None = None
+
+    def write(self, record: dict) -> None:
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+
+    def on_train_begin(self, args: object, state: transformers.TrainerState, control: object, **kwargs: object) -> None:
+        self.hook = kwargs["model"].register_forward_pre_hook(self.record, with_kwargs=True)
+        loader = kwargs["train_dataloader"]  # accelerate's wrapper: `type()`, as it reports the wrapped class
+        dataset = loader.dataset
+        self.write(
+            {
+                "event": "loader",
+                "wrapper": type(loader).__name__,
+                "loader": type(getattr(loader, "base_dataloader", loader)).__name__,
+                "num_shards": getattr(dataset, "num_shards", None),
+                "world_size": args.world_size,
+            }
+        )
+
+    def on_step_begin(self, args: object, state: transformers.TrainerState, control: object, **kwargs: object) -> None:
+        self.step = state.global_step + 1
+
+    def on_train_end(self, args: object, state: transformers.TrainerState, control: object, **kwargs: object) -> None:
+        if self.hook is not None:
+            self.hook.remove()
+        self.write({"event": "end", "time": time.time(), "step": state.global_step})
+
+    def record(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        if module.training:
+            examples = batch_examples(kwargs["pixel_values"], kwargs["labels"])
+            read = self.collator.examples if self.collator else None
+            self.write({"step": self.step, "time": time.time(), "read": read, "examples": examples})
+
+
+def main(record_dir: pathlib.Path, argv: list[str]) -> None:
+    record_dir.mkdir(parents=True, exist_ok=True)
+    # The Trainer picks its default collator from its module's namespace when it is made: count through it. The
+    # prediction loader gets it too, but its batches come after the last training step's record.
+    collator = CountingCollator(transformers.trainer.default_data_collator)
+    transformers.trainer.default_data_collator = collator
+    from examples import train_trainer  # imported here: the first step's seconds count its imports
+
+    train_trainer.main(argv, callbacks=[RecordExamples(record_dir, collator)])
+
+
+if __name__ == "__main__":
+    main(pathlib.Path(sys.argv[1]), sys.argv[2:])
