@@ -193,7 +193,8 @@ def table(r: Mapping[str, Any]) -> str:
         + (
             f"The median of {r['repeat']} runs each."
             if r.get("long")
-            else f"Steps per second from one run each (`--long`: the median of 5), first steps the median of {r['repeat']}."
+            else "Steps per second from one run each (`--long`: the median of 5), first steps: medians of "
+            f"{r['repeat']}."
         )
         + " In memory, the map's float pixels are stored as nested Arrow lists that every batch converts back to "
         "tensors; the stream hands the map's arrays on as they are."

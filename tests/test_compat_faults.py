@@ -38,18 +38,15 @@ import dataclasses
 import json
 import os
 import pathlib
-import signal
-import subprocess
 import tempfile
 
 import pytest
 
-import fashion_mnist
 from tests.conftest import HUB_REPO
 from tests.helpers import compat_envs
+from tests.helpers.archives import split_examples
+from tests.helpers.bounded import run_bounded
 from tests.helpers.local_hub import FaultKind, Faults, LocalHub
-from tests.helpers.stream_rank import pixel_digest
-from tests.helpers.synthetic import read_idx_gz
 
 pytestmark = pytest.mark.compat
 
@@ -85,13 +82,7 @@ def compat_pythons() -> dict[str, pathlib.Path]:
 
 @pytest.fixture(scope="module")
 def expected_examples(real_archives: pathlib.Path) -> collections.Counter:
-    images, labels = (
-        read_idx_gz((real_archives / archive.filename).read_bytes())
-        for kind in ("images", "labels")
-        for archive in fashion_mnist.ARCHIVES
-        if (archive.split, archive.kind) == (SPLIT, kind)
-    )
-    return collections.Counter((int(label), pixel_digest(image)) for label, image in zip(labels, images, strict=True))
+    return split_examples(real_archives, SPLIT)
 
 
 def run_probe(python: pathlib.Path, endpoint: str) -> dict | None:
@@ -99,22 +90,13 @@ def run_probe(python: pathlib.Path, endpoint: str) -> dict | None:
     with tempfile.TemporaryDirectory(prefix="fault-probe-home-") as home:
         environment = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
         environment |= {"HF_ENDPOINT": endpoint, "HF_HOME": home, "HF_HUB_DISABLE_TELEMETRY": "1"}
-        child = subprocess.Popen(
-            [str(python), str(PROBE), json.dumps({"repo_id": HUB_REPO, "split": SPLIT})],
-            cwd=home,  # not the checkout: nothing of the project on the path
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            stdout, stderr = child.communicate(timeout=BOUND)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.communicate()
-            return None
-    assert child.returncode == 0, stderr[-5000:]
+        command = [str(python), str(PROBE), json.dumps({"repo_id": HUB_REPO, "split": SPLIT})]
+        # cwd: not the checkout, so nothing of the project is on the path
+        finished = run_bounded(command, cwd=home, env=environment, timeout=BOUND)
+    if finished is None:
+        return None
+    returncode, stdout, stderr = finished
+    assert returncode == 0, stderr[-5000:]
     return json.loads(stdout.strip().splitlines()[-1])
 
 

@@ -44,8 +44,6 @@ import dataclasses
 import json
 import os
 import pathlib
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -53,9 +51,9 @@ import pytest
 
 import fashion_mnist
 from tests.conftest import HUB_REPO, PROJECT_ROOT
+from tests.helpers.archives import split_examples
+from tests.helpers.bounded import run_bounded
 from tests.helpers.local_hub import FaultKind, Faults, LocalHub, RangeFront
-from tests.helpers.stream_rank import pixel_digest
-from tests.helpers.synthetic import read_idx_gz
 
 SPLIT = "test"
 MID_EPOCH = 16  # the 16th Parquet read: the body of the 8th of 16 shards (a footer and a body a shard)
@@ -137,13 +135,7 @@ DOWN = [
 @pytest.fixture(scope="module")
 def expected_examples(real_archives: pathlib.Path) -> collections.Counter:
     """The split as a multiset of (label, pixel digest), from the archives alone."""
-    images, labels = (
-        read_idx_gz((real_archives / archive.filename).read_bytes())
-        for kind in ("images", "labels")
-        for archive in fashion_mnist.ARCHIVES
-        if (archive.split, archive.kind) == (SPLIT, kind)
-    )
-    return collections.Counter(zip(labels.tolist(), map(pixel_digest, images), strict=True))
+    return split_examples(real_archives, SPLIT)
 
 
 def run_epoch(case: Case, endpoint: str, work: pathlib.Path) -> dict | None:
@@ -161,22 +153,12 @@ def run_epoch(case: Case, endpoint: str, work: pathlib.Path) -> dict | None:
     environment |= {"HF_ENDPOINT": endpoint, "HF_HOME": str(home), "HF_HUB_DISABLE_TELEMETRY": "1"}
     if case.read_timeout is not None:
         environment["HF_HUB_DOWNLOAD_TIMEOUT"] = str(case.read_timeout)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.helpers.fault_epoch", json.dumps(spec), str(out)],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _, stderr = child.communicate(timeout=case.bound)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.communicate()
+    command = [sys.executable, "-m", "tests.helpers.fault_epoch", json.dumps(spec), str(out)]
+    finished = run_bounded(command, cwd=PROJECT_ROOT, env=environment, timeout=case.bound)
+    if finished is None:
         return None
-    if child.returncode != 0:
+    returncode, _, stderr = finished
+    if returncode != 0:
         raise RuntimeError(f"{case.name}: the epoch's process failed:\n{stderr[-5000:]}")
     return json.loads(out.read_text(encoding="utf-8"))
 

@@ -32,8 +32,7 @@ import pytest
 import fashion_mnist
 from scripts import layout
 from tests.conftest import HUB_REPO
-from tests.helpers.stream_rank import pixel_digest
-from tests.helpers.synthetic import read_idx_gz
+from tests.helpers import archives
 
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 BATCH = 64
@@ -161,16 +160,7 @@ def last_checkpoint_step(output_dir: pathlib.Path) -> int:
 @pytest.fixture(scope="module")
 def split_examples(real_archives: pathlib.Path) -> dict[str, collections.Counter]:
     """split -> the split as a multiset of (label, pixel digest), straight from the archives."""
-    examples = {}
-    for split in SPLIT_SIZES:
-        images, labels = (
-            read_idx_gz((real_archives / archive.filename).read_bytes())
-            for kind in ("images", "labels")
-            for archive in fashion_mnist.ARCHIVES
-            if (archive.split, archive.kind) == (split, kind)
-        )
-        examples[split] = collections.Counter(zip(labels.tolist(), map(pixel_digest, images), strict=True))
-    return examples
+    return {split: archives.split_examples(real_archives, split) for split in SPLIT_SIZES}
 
 
 def epoch_steps(split: str, num_ranks: int) -> int:

@@ -29,9 +29,8 @@ from examples import train_trainer
 from recipes import stream_pixels
 from scripts import layout, push_to_hub
 from tests.conftest import HUB_REPO
+from tests.helpers.archives import pixel_digest, split_arrays
 from tests.helpers.local_hub import free_port
-from tests.helpers.stream_rank import pixel_digest
-from tests.helpers.synthetic import read_idx_gz
 
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 SAMPLE_INDICES = {"train": (0, 7_499, 7_500, 59_999), "test": (0, 4_999, 5_000, 9_999)}  # first, last, shard edges
@@ -43,16 +42,7 @@ TRAIN_STEPS = 300
 @pytest.fixture(scope="module")
 def archive_arrays(real_archives: pathlib.Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """split -> (images, labels), straight from the archives."""
-    arrays = {}
-    for split in SPLIT_SIZES:
-        images, labels = (
-            read_idx_gz((real_archives / archive.filename).read_bytes())
-            for kind in ("images", "labels")
-            for archive in fashion_mnist.ARCHIVES
-            if (archive.split, archive.kind) == (split, kind)
-        )
-        arrays[split] = (images, labels)
-    return arrays
+    return {split: split_arrays(real_archives, split) for split in SPLIT_SIZES}
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ import torch
 import transformers
 
 from examples import train_trainer
-from tests.helpers.stream_rank import pixel_digest
+from tests.helpers.archives import pixel_digest
 
 
 def describe_error(error: BaseException) -> dict[str, str | None]:

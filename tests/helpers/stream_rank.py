@@ -1,6 +1,6 @@
 """One rank of the several-nodes test: stream the test split, keep this rank's part, gather every rank's part.
 
-    RANK=0 WORLD_SIZE=2 MASTER_PORT=29500 HF_ENDPOINT=http://127.0.0.1:PORT python -m tests.stream_rank OUT_DIR
+    RANK=0 WORLD_SIZE=2 MASTER_PORT=29500 HF_ENDPOINT=http://127.0.0.1:PORT python -m tests.helpers.stream_rank OUT_DIR
 
 Each rank runs in its own process with `torch.distributed` (gloo, CPU, TCP rendezvous on
 127.0.0.1), as `torchrun` would start it, and writes `OUT_DIR/rank{RANK}.json`: the
@@ -10,24 +10,19 @@ Each rank runs in its own process with `torch.distributed` (gloo, CPU, TCP rende
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import pathlib
 import sys
 
-import numpy as np
 import torch.distributed as dist
 from datasets import load_dataset
 from datasets.distributed import split_dataset_by_node
 
+from tests.helpers.archives import pixel_digest
+
 REPO_ID = "org/fashion_mnist"
 RENDEZVOUS_TIMEOUT = datetime.timedelta(seconds=120)
-
-
-def pixel_digest(image: object) -> str:
-    """SHA-1 of an image's decoded pixels: the same for the archives' arrays and the Hub copy's PNGs."""
-    return hashlib.sha1(np.ascontiguousarray(np.asarray(image, dtype=np.uint8)).tobytes()).hexdigest()
 
 
 def main(out_dir: pathlib.Path) -> None:

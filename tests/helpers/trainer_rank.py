@@ -31,7 +31,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 import transformers.trainer  # noqa: E402 - the module whose default collator is counted
 
-from tests.helpers.stream_rank import pixel_digest  # noqa: E402
+from tests.helpers.archives import pixel_digest  # noqa: E402
 
 
 def batch_examples(pixel_values: torch.Tensor, labels: torch.Tensor) -> list[list]:

@@ -15,7 +15,7 @@ from huggingface_hub import DatasetCard
 
 import fashion_mnist
 from scripts import build, card, layout
-from tests.helpers.stream_rank import pixel_digest
+from tests.helpers.archives import pixel_digest
 from tests.helpers.synthetic import read_idx_gz
 
 datasets.disable_progress_bars()
