@@ -95,6 +95,8 @@ def measure_here(setup: Setup) -> Figures:
         figures[f"trainer_resume_ratio_{mode}"] = (
             figures[f"trainer_first_step_seconds_resumed_{mode}"] / figures[f"trainer_first_step_seconds_fresh_{mode}"]
         )
+    figures["trainer_speed_runs"] = float(setup.repeat if setup.long else 1)
+    figures["trainer_resume_runs"] = float(setup.repeat)
     figures["trainer_batch_size"] = float(plan.batch)
     figures["trainer_timed_steps"] = float(plan.steps)
     figures["trainer_resume_step"] = float(plan.checkpoint)
@@ -191,10 +193,10 @@ def table(r: Mapping[str, Any]) -> str:
         "against the same Trainer on the split in memory; and the seconds to a resumed run's first step (the stream "
         "and the Trainer made, the checkpoint loaded) against a fresh run's. "
         + (
-            f"The median of {r['repeat']} runs each."
-            if r.get("long")
+            f"The median of {r['trainer_resume_runs']:.0f} runs each."
+            if r["trainer_speed_runs"] > 1
             else "Steps per second from one run each (`--long`: the median of 5), first steps: medians of "
-            f"{r['repeat']}."
+            f"{r['trainer_resume_runs']:.0f}."
         )
         + " In memory, the map's float pixels are stored as nested Arrow lists that every batch converts back to "
         "tensors; the stream hands the map's arrays on as they are."
