@@ -69,7 +69,9 @@ def epoch(spec: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     spec, out = json.loads(argv[0]), pathlib.Path(argv[1])
     datasets.disable_progress_bars()
-    out.write_text(json.dumps(epoch(spec)), encoding="utf-8")
+    partial = out.with_suffix(".partial")
+    partial.write_text(json.dumps(epoch(spec)), encoding="utf-8")
+    partial.replace(out)  # whole or absent: the test reads it even if this process dies on its way out
     return 0
 
 
