@@ -161,7 +161,8 @@ def run_epoch(case: Case, endpoint: str, work: pathlib.Path) -> dict | None:
     if not out.is_file():  # the epoch's outcome was never written: the child failed outside the epoch's own code
         raise RuntimeError(f"{case.name}: the epoch's process failed (exit {returncode}):\n{stderr[-5000:]}")
     # Written (atomically) once the epoch ended: that outcome is what is judged, even if the interpreter failed on its
-    # way out. One full run saw the 503-down child exit non-zero with no message; the exit is kept for the report.
+    # way out. One full run saw the 503-down child abort at exit, after its epoch had stopped on the 503 ("terminate
+    # called without an active exception": a native thread still alive at teardown); the exit is kept for the report.
     return json.loads(out.read_text(encoding="utf-8")) | {"exit": returncode}
 
 
