@@ -29,7 +29,7 @@ from examples import train_trainer
 from recipes import stream_pixels
 from scripts import layout, push_to_hub
 from tests.conftest import HUB_REPO
-from tests.helpers.archives import pixel_digest, split_arrays
+from tests.helpers.archives import model_input_examples, pixel_digest, split_arrays, split_examples
 from tests.helpers.local_hub import free_port
 
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
@@ -46,10 +46,9 @@ def archive_arrays(real_archives: pathlib.Path) -> dict[str, tuple[np.ndarray, n
 
 
 @pytest.fixture(scope="module")
-def expected_test_examples(archive_arrays: dict) -> collections.Counter:
+def expected_test_examples(real_archives: pathlib.Path) -> collections.Counter:
     """The test split as a multiset of (label, pixel digest)."""
-    images, labels = archive_arrays["test"]
-    return collections.Counter(zip(labels.tolist(), map(pixel_digest, images), strict=True))
+    return split_examples(real_archives, "test")
 
 
 @pytest.fixture
@@ -128,8 +127,7 @@ def test_streaming_pixels_in_batches_into_two_workers_gives_every_example_once(
     seen = collections.Counter()
     for x, y in loader:
         assert x.dtype == torch.float32 and x.shape[1:] == (1, *fashion_mnist.IMAGE_SHAPE)
-        pixels = (x.numpy() * 255).round().astype(np.uint8).reshape(-1, *fashion_mnist.IMAGE_SHAPE)
-        seen.update(zip(y.tolist(), map(pixel_digest, pixels), strict=True))
+        seen.update(model_input_examples(x, y))
 
     assert seen == expected_test_examples
     assert TOO_MANY_WORKERS not in datasets_log.read_text()

@@ -23,6 +23,13 @@ def pixel_digest(image: object) -> str:
     return hashlib.sha1(np.ascontiguousarray(np.asarray(image, dtype=np.uint8)).tobytes()).hexdigest()
 
 
+def model_input_examples(pixel_values: object, labels: object) -> list[tuple[int, str]]:
+    """`(label, pixel digest)` of each example of a batch of model inputs (torch tensors): the float pixels in
+    [0, 1] scaled back to the archives' uint8, so they compare with `split_examples`."""
+    pixels = (pixel_values.detach().numpy() * 255).round().astype(np.uint8).reshape(-1, *fashion_mnist.IMAGE_SHAPE)
+    return list(zip(labels.tolist(), map(pixel_digest, pixels), strict=True))
+
+
 def split_arrays(archive_dir: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
     """A split's images `(n, 28, 28)` and labels `(n,)`, parsed from its two archives with gzip and numpy only."""
     images, labels = (

@@ -26,18 +26,11 @@ import time
 STARTED = time.time()
 
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
 import transformers.trainer  # noqa: E402 - the module whose default collator is counted
 
-from tests.helpers.archives import pixel_digest  # noqa: E402
-
-
-def batch_examples(pixel_values: torch.Tensor, labels: torch.Tensor) -> list[list]:
-    """[[label, pixel digest], ...] of a batch of model inputs: the float pixels back to the archive's uint8."""
-    pixels = (pixel_values.detach().numpy() * 255).round().astype(np.uint8).reshape(-1, 28, 28)
-    return [[label, pixel_digest(image)] for label, image in zip(labels.tolist(), pixels, strict=True)]
+from tests.helpers.archives import model_input_examples  # noqa: E402
 
 
 class CountingCollator:
@@ -92,7 +85,7 @@ class RecordExamples(transformers.TrainerCallback):
 
     def record(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if module.training:
-            examples = batch_examples(kwargs["pixel_values"], kwargs["labels"])
+            examples = model_input_examples(kwargs["pixel_values"], kwargs["labels"])
             read = self.collator.examples if self.collator else None
             self.write({"step": self.step, "time": time.time(), "read": read, "examples": examples})
 
