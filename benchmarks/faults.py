@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from benchmarks import loops
+from benchmarks import copies, loops
 from benchmarks.harness import Figures, Setup, epoch_seconds, in_fresh_process, interleaved_medians
 
 HUB_REPO_ID = "org/fashion_mnist"
@@ -51,7 +51,7 @@ def measure_here(setup: Setup) -> Figures:
 
     rounds = setup.repeat if setup.long else 1
     root = pathlib.Path(tempfile.mkdtemp(prefix="faulty-hub-", dir=setup.work))
-    num_examples = split_rows(setup, SPLIT)
+    num_examples = copies.num_rows(setup.repo, SPLIT)
     with LocalHub(root) as hub, clients_pointed_at(hub.endpoint):
         hub.publish(HUB_REPO_ID, upload_set(setup.repo))
         clean, reads = clean_epoch(hub.front, num_examples)  # also warms the process: imports, the Hub's metadata
@@ -65,11 +65,6 @@ def measure_here(setup: Setup) -> Figures:
         "fault_examples": float(num_examples),
         "fault_rounds": float(rounds),
     }
-
-
-def split_rows(setup: Setup, split: str) -> int:
-    """The split's rows, from the archives the copy was built from."""
-    return next(a.num_examples for a in setup.archives if a.split == split and a.kind == "labels")
 
 
 def split_batches() -> loops.Batches:
