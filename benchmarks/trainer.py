@@ -140,12 +140,7 @@ def memory_run(setup: Setup, plan: Plan, config: str, prepared: dict[str, Any]) 
 def in_memory_split(setup: Setup, config: str) -> datasets.Dataset:
     """The train split as model inputs, a `datasets.Dataset`: the example's own batched map, applied once."""
     split = datasets.load_dataset(str(setup.repo), config, split="train", cache_dir=str(setup.warm_cache))
-    if config == fashion_mnist.PIXELS:
-        split = split.with_format("numpy")
-        to_model_inputs, columns = train_trainer.pixels_to_model_inputs, ["pixels", "label"]
-    else:
-        to_model_inputs, columns = train_trainer.images_to_model_inputs, ["image", "label"]
-    return split.map(to_model_inputs, batched=True, remove_columns=columns).with_format("torch")
+    return train_trainer.as_model_inputs(split, config)
 
 
 def resume_run(setup: Setup, plan: Plan, mode: str, round_: int) -> dict[str, float]:

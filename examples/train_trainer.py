@@ -67,6 +67,13 @@ def stream(
         # One input shard at a time feeds the buffer: with several, `datasets` 5.2 interleaves them
         # through a source that pauses 5 s whenever its iterator closes (every epoch, every worker).
         examples = examples.shuffle(seed=shuffle_seed, buffer_size=buffer, max_buffer_input_shards=1)
+    return as_model_inputs(examples, config)
+
+
+def as_model_inputs(
+    examples: datasets.Dataset | datasets.IterableDataset, config: str
+) -> datasets.Dataset | datasets.IterableDataset:
+    """A split's examples (a stream or a `Dataset`) mapped to the model's `pixel_values` and `labels`, as tensors."""
     if config == "pixels":
         # The numpy format hands `map` Arrow batches as arrays; the Python format would build a list
         # of 784 ints per example first.
