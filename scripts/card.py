@@ -151,7 +151,7 @@ def recipe_block(path: pathlib.Path, repo_id: str) -> str:
 
 
 def _summary(facts: CardFacts) -> str:
-    preview = f"![A few examples of each class, one class per pair of rows]({layout.PREVIEW})"
+    preview = f"![The first 14 training examples of each class, one class a row]({layout.PREVIEW})"
     return f"{fashion_mnist.DESCRIPTION}\n\n{preview}"
 
 
@@ -170,44 +170,39 @@ def _splits(facts: CardFacts) -> str:
         shard_bytes = facts.parquet_bytes.get(config, {})
         for name, split in info.splits.items():
             files = len(split.shard_lengths or [])
-            lines.append(
-                f"| `{config}` | {name} | {split.num_examples:,} | {files} in `{layout.CONFIG_DIRS[config]}/` | "
-                f"{shard_bytes.get(name, 0):,} |"
-            )
+            lines.append(f"| `{config}` | {name} | {split.num_examples:,} | {files} | {shard_bytes.get(name, 0):,} |")
     return "\n".join(lines)
 
 
 def _fields(facts: CardFacts) -> str:
-    label = (
-        f"| `label` | `ClassLabel` ({len(fashion_mnist.LABEL_NAMES)} names) | the article class, an integer 0-9; "
-        "`features['label'].int2str(i)` gives its name |"
-    )
+    rows, columns = fashion_mnist.IMAGE_SHAPE
     return (
-        f"Config `{fashion_mnist.NAME}` (the default):\n\n"
-        "| field | type | meaning |\n|---|---|---|\n"
-        "| `image` | `Image()` | a 28x28 grayscale (mode `L`) PNG; decoded to a `PIL.Image.Image` |\n"
-        f"{label}\n\n"
-        f"Config `{fashion_mnist.PIXELS}`:\n\n"
-        "| field | type | meaning |\n|---|---|---|\n"
-        f"| `pixels` | `Sequence(Value('uint8'), length={fashion_mnist.NUM_PIXELS})` | the same image's pixels, "
-        f"row-major: `reshape({fashion_mnist.IMAGE_SHAPE[0]}, {fashion_mnist.IMAGE_SHAPE[1]})` gives the image; "
-        "0 is black, 255 white |\n"
-        f"{label}"
+        "| config | field | type | meaning |\n|---|---|---|---|\n"
+        f"| `{fashion_mnist.NAME}` | `image` | `Image()` | a {rows}x{columns} grayscale (mode `L`) PNG, decoded to "
+        "`PIL.Image` |\n"
+        f"| `{fashion_mnist.PIXELS}` | `pixels` | `Sequence(Value('uint8'), length={fashion_mnist.NUM_PIXELS})` | "
+        f"the same image, row-major (`reshape({rows}, {columns})`); 0 is black, 255 white |\n"
+        f"| both | `label` | `ClassLabel` ({len(fashion_mnist.LABEL_NAMES)} names) | the class, 0-9; "
+        "`features['label'].int2str(i)` names it |"
     )
 
 
 def _sources(facts: CardFacts) -> str:
-    lines = [
-        "| file | .gz bytes | .gz MD5 | .gz SHA-256 | decompressed SHA-256 |",
-        "|---|---:|---|---|---|",
+    lines = ["| file | .gz bytes | .gz MD5 |", "|---|---:|---|"]
+    lines += [
+        f"| `{archive.filename}` | {archive.gz_num_bytes:,} | `{archive.gz_md5}` |"
+        for archive in fashion_mnist.ARCHIVES
     ]
-    for archive in fashion_mnist.ARCHIVES:
-        lines.append(
-            f"| `{archive.filename}` | {archive.gz_num_bytes:,} | `{archive.gz_md5}` | "
-            f"`{archive.gz_sha256}` | `{archive.raw_sha256}` |"
-        )
+    # As `sha256sum` prints them: a reader checks a copy with `gunzip -c FILE | sha256sum`.
+    digests = "\n".join(
+        f"{archive.raw_sha256}  {archive.filename[: -len('.gz')]}" for archive in fashion_mnist.ARCHIVES
+    )
     mirrors = "\n".join(f"- <{base}>" for base in fashion_mnist.MIRRORS)
-    return "\n".join(lines) + f"\n\nMirrors the builder tries, in order:\n\n{mirrors}"
+    return (
+        "\n".join(lines)
+        + f"\n\nThe decompressed SHA-256 (`gunzip -c FILE | sha256sum`):\n\n```text\n{digests}\n```"
+        + f"\n\nMirrors the builder tries, in order:\n\n{mirrors}"
+    )
 
 
 def _citation(facts: CardFacts) -> str:

@@ -28,6 +28,11 @@ COMPRESSION = "zstd"
 CONFIG_DIRS = {fashion_mnist.NAME: DATA_DIR, fashion_mnist.PIXELS: f"{DATA_DIR}/{fashion_mnist.PIXELS}"}
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The source tree as the Hub copy holds it: in a folder of its own, so the card's links to the builder, recipes,
+# example and benchmark resolve on the Hub page. Never at the root: `datasets` 4 and later refuse a repo
+# `org/fashion_mnist` holding `fashion_mnist.py` there. The card's `configs` name only `data/`, so neither
+# `load_dataset` nor the dataset viewer reads it.
+SOURCE_DIR = "source"
 SHARD_PATTERN = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
 
 

@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 LABEL_WIDTH = 110
 SCALE = 2
-ROWS_PER_CLASS = 2
-PER_ROW = 16
+ROWS_PER_CLASS = 1  # one row a class: the sprite and the quick start below it fit the first screen
+PER_ROW = 14
 PER_CLASS = ROWS_PER_CLASS * PER_ROW  # examples of each class the sprite shows
 
 

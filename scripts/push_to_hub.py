@@ -3,11 +3,13 @@
     python scripts/push_to_hub.py REPO_ID [--repo-dir DIR] [--dry-run] [--private]
                                   [--create-pr] [--revision BRANCH] [--message TEXT] [--token-file PATH]
 
-Only the Hub copy is uploaded: the card, `dataset_infos.json`, the preview and the
-Parquet shards that the card's `configs` name (`upload_set`), never the builder
-module, tests or scripts; `datasets` 5.x refuses a Hub repo holding `fashion_mnist.py`
-at its root. Before anything is sent, every file of that set is checked: a regular
-file inside the repo directory, reached through no symbolic link (`check_upload_set`),
+What is uploaded (`upload_set`): the card, `dataset_infos.json`, the preview, the checksums
+and the Parquet shards that the card's `configs` name, and the source tree that made them
+(every file git tracks in this checkout) under `source/`, so that every file the card
+links opens from the Hub page. Never code at the root: `datasets` 4 and later refuse a Hub
+repo holding `fashion_mnist.py` there. Before anything is sent, every file of that set is
+checked: a regular file inside its directory (the build's, or the checkout's for
+`source/`), reached through no symbolic link (`check_upload_set`),
 and the whole copy passes `scripts/verify.py` (which also re-renders the preview from
 the shards and compares pixels). The push then compares every file with the remote one
 (LFS SHA-256, or git blob id for small files) so unchanged files are not sent again,
@@ -30,6 +32,7 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -50,17 +53,20 @@ from scripts import layout, repo_lock
 from scripts.verify import CardError, VerificationError, load_card, verify_repo
 
 REPO_TYPE = "dataset"
-DEFAULT_MESSAGE = "Update Fashion-MNIST: card, infos, preview and Parquet shards"
+DEFAULT_MESSAGE = "Update Fashion-MNIST: card, infos, preview, Parquet shards and source"
 FIXED_FILES = (layout.CARD, layout.INFOS, layout.PREVIEW, layout.CHECKSUMS)
 PROBE_TIMEOUT = 10.0  # seconds
+SOURCE_LIST_TIMEOUT = 60  # seconds for `git ls-files`
 
 
 class PushError(Exception):
     """The push cannot go ahead; the message names the repo and says what to do."""
 
 
-def upload_set(repo_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
-    """The files to publish, sorted by path in the repo: card, infos, preview and the card's data files.
+def upload_set(
+    repo_dir: str | pathlib.Path, source_root: pathlib.Path = layout.PROJECT_ROOT
+) -> dict[str, pathlib.Path]:
+    """The files to publish, sorted by path in the repo: the Hub copy from `repo_dir`, the source under `source/`.
 
     The data files are what the `data_files` patterns of every config in the card's
     `configs` match (`data/train-*`, ...), so a config with its own shard directory needs
@@ -77,7 +83,29 @@ def upload_set(repo_dir: str | pathlib.Path) -> dict[str, pathlib.Path]:
     data_files = set()
     for pattern in data_file_patterns(repo_dir):
         data_files |= {path.relative_to(repo_dir).as_posix() for path in repo_dir.glob(pattern)}
-    return {path: repo_dir / path for path in sorted({*FIXED_FILES, *data_files})}
+    files = {path: repo_dir / path for path in {*FIXED_FILES, *data_files}} | source_files(source_root)
+    return dict(sorted(files.items()))
+
+
+def source_files(root: pathlib.Path) -> dict[str, pathlib.Path]:
+    """`source/<path>` -> file, for every file git tracks under `root` but the copy's own card and infos.
+
+    The card and `dataset_infos.json` are the Hub copy's root files already; git's list,
+    not a glob, is what makes a file part of the source (caches, `data/` and virtual
+    environments are never tracked).
+    """
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached"],
+            capture_output=True, check=True, timeout=SOURCE_LIST_TIMEOUT,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as error:
+        raise PushError(
+            f"{root}: cannot list the source tree with `git ls-files` ({one_line(error)}); the push uploads it "
+            f"under {layout.SOURCE_DIR}/, so push from a git clone of the source repository."
+        ) from error
+    paths = sorted(path for path in listed.decode().split("\0") if path and path not in (layout.CARD, layout.INFOS))
+    return {f"{layout.SOURCE_DIR}/{path}": root / path for path in paths}
 
 
 def data_file_patterns(repo_dir: pathlib.Path) -> list[str]:
@@ -98,18 +126,21 @@ def data_file_patterns(repo_dir: pathlib.Path) -> list[str]:
     return patterns
 
 
-def check_upload_set(repo_dir: str | pathlib.Path, files: Mapping[str, pathlib.Path]) -> None:
-    """Every file to upload is a regular file inside `repo_dir`, reached through no symbolic link.
+def check_upload_set(
+    repo_dir: str | pathlib.Path, files: Mapping[str, pathlib.Path], source_root: pathlib.Path = layout.PROJECT_ROOT
+) -> None:
+    """Every file to upload is a regular file inside its directory, reached through no symbolic link.
 
-    Run before anything is sent: a symlink (to a file or to a directory on the way) would
-    upload bytes from outside the Hub copy, e.g. a secrets file behind `data/preview.png`.
+    Its directory is `repo_dir` for the Hub copy, `source_root` for `source/`. Run before
+    anything is sent: a symlink (to a file or to a directory on the way) would upload bytes
+    from elsewhere, e.g. a secrets file behind `data/preview.png`.
     """
-    root = pathlib.Path(repo_dir).resolve()
     problems = []
     for relative, path in files.items():
-        steps = [
-            root.joinpath(*pathlib.PurePosixPath(relative).parts[: n + 1]) for n in range(len(relative.split("/")))
-        ]
+        in_source = relative.startswith(f"{layout.SOURCE_DIR}/")
+        root = pathlib.Path(source_root if in_source else repo_dir).resolve()
+        parts = pathlib.PurePosixPath(relative).parts[1 if in_source else 0 :]
+        steps = [root.joinpath(*parts[: n + 1]) for n in range(len(parts))]
         links = [step for step in steps if step.is_symlink()]
         if links:
             problems.append(f"{relative}: {links[0].relative_to(root)} is a symbolic link (to {os.readlink(links[0])})")
@@ -120,14 +151,20 @@ def check_upload_set(repo_dir: str | pathlib.Path, files: Mapping[str, pathlib.P
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
         raise PushError(
-            f"Refusing to push {root}: only the build's own files are uploaded, and these are not:\n{listing}\n"
-            "Remove them and rebuild with scripts/build.py; nothing was sent."
+            f"Refusing to push {pathlib.Path(repo_dir).resolve()}: only the build's own files and the tracked source "
+            f"are uploaded, and these are not:\n{listing}\nRemove them and rebuild with scripts/build.py; nothing "
+            "was sent."
         )
 
 
 def stale_paths(remote: Mapping[str, object], files: Mapping[str, pathlib.Path]) -> tuple[str, ...]:
-    """Remote files the build no longer has: Parquet files anywhere, and anything in a directory holding shards."""
-    shard_dirs = {path.rsplit("/", 1)[0] + "/" for path in files if "/" in path and path not in FIXED_FILES}
+    """Remote files the build no longer has: Parquet files anywhere, anything in a directory holding shards, and
+    source files no longer tracked."""
+    shard_dirs = {
+        path.rsplit("/", 1)[0] + "/"
+        for path in files
+        if "/" in path and path not in FIXED_FILES and not path.startswith(f"{layout.SOURCE_DIR}/")
+    } | {f"{layout.SOURCE_DIR}/"}
     return tuple(
         sorted(
             path

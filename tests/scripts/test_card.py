@@ -60,8 +60,8 @@ def test_render_replaces_yaml_and_blocks_and_keeps_prose(facts: card.CardFacts) 
     assert not any(f"old {name}" in rendered for name in BLOCK_NAMES)
     assert "| 9 | Ankle boot | 6,009 | 1,000 |" in rendered
     assert 'load_dataset("someone/fmnist")' in rendered
-    assert "| `fashion_mnist` | train | 60,000 | 1 in `data/` | 77 |" in rendered
-    assert "| `pixels` | train | 60,000 | 1 in `data/pixels/` | 66 |" in rendered
+    assert "| `fashion_mnist` | train | 60,000 | 1 | 77 |" in rendered
+    assert "| `pixels` | train | 60,000 | 1 | 66 |" in rendered
     assert fashion_mnist.ARCHIVES[0].raw_sha256 in rendered and "arXiv:1708.07747" in rendered
     assert card.render_card(rendered, facts) == rendered, "rendering must be idempotent"
 

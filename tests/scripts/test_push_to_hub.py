@@ -159,8 +159,42 @@ def test_upload_set_is_what_the_cards_configs_name_and_never_code(synthetic_repo
             "other/train-00000-of-00001.parquet",
         ]
     )
-    assert list(selected) == expected
-    assert all(selected[path] == repo / path for path in selected)
+    source = f"{layout.SOURCE_DIR}/"
+    assert [path for path in selected if not path.startswith(source)] == expected
+    assert all(selected[path] == repo / path for path in expected)
+    assert not [path for path in selected if path.endswith(".py") and not path.startswith(source)], "code at the root"
+
+
+def test_the_source_tree_goes_under_source_as_git_tracks_it() -> None:
+    tracked = subprocess.run(
+        ["git", "-C", str(layout.PROJECT_ROOT), "ls-files"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    source = push_to_hub.source_files(layout.PROJECT_ROOT)
+    assert sorted(source) == sorted(f"source/{path}" for path in tracked if path not in (layout.CARD, layout.INFOS))
+    assert source["source/fashion_mnist.py"] == layout.PROJECT_ROOT / "fashion_mnist.py"
+    assert "source/MAINTAINING.md" in source and not any("/data/" in path for path in source)
+
+
+def test_a_source_tree_outside_git_is_a_clear_error(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(push_to_hub.PushError, match=r"cannot list the source tree with `git ls-files`.*git clone"):
+        push_to_hub.source_files(tmp_path)
+
+
+def test_a_symlink_in_the_source_tree_is_refused(
+    synthetic_repo: tuple[pathlib.Path, tuple], tmp_path: pathlib.Path
+) -> None:
+    repo, _ = synthetic_repo
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the Hub\n", encoding="utf-8")
+    (checkout / "notes.txt").symlink_to(secret)
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    subprocess.run(["git", "-C", str(checkout), "add", "notes.txt"], check=True)
+    files = push_to_hub.upload_set(repo, source_root=checkout)
+    assert "source/notes.txt" in files
+    with pytest.raises(push_to_hub.PushError, match=r"source/notes\.txt: notes\.txt is a symbolic link"):
+        push_to_hub.check_upload_set(repo, files, source_root=checkout)
 
 
 def test_upload_set_needs_a_build(tmp_path: pathlib.Path) -> None:
@@ -184,7 +218,7 @@ def test_cli_round_trip_of_the_real_build(
     dry = run_cli(repo_id, "--repo-dir", str(real_repo), "--dry-run", "--token-file", "-", stdin=f"{TOKEN}\n")
     assert dry.returncode == 0, dry.stderr
     assert f"Repo not found: datasets/{repo_id} does not exist at {endpoint}" in dry.stdout
-    uploads = len(push_to_hub.FIXED_FILES) + len(fashion_mnist.FEATURES) * sum(fashion_mnist.NUM_SHARDS.values())
+    uploads = len(push_to_hub.upload_set(real_repo))
     assert f"datasets/{repo_id}@main at {endpoint}: {uploads} to upload, 0 to delete, 0 unchanged" in dry.stdout
     reads = hub.received[start:]
     assert reads and not any(request.route for request in reads)
