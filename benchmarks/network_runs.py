@@ -6,7 +6,7 @@
 - `keras-style URL ARCHIVES DIR`: what `keras.datasets.fashion_mnist.load_data()` does on first use;
 - `torchvision-style URL ARCHIVES DIR`: what torchvision's `FashionMNIST(download=True)` does;
 - `stream-epochs RUNS REPEAT COUNTS_URL`: streamed epochs of the card's recipes from the Hub, taking turns; the
-  requests of each are read from the front's counts at `COUNTS_URL` (`tests.helpers.local_hub.COUNTS_PATH`).
+  requests of each are read from the front's counts at `COUNTS_URL` (`local_hub.COUNTS_PATH`).
 
 This module imports only the standard library at start-up: a Keras- or torchvision-style
 run does not pay for `datasets`, and a cold load times its own `import datasets`.
