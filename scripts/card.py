@@ -24,7 +24,6 @@ from scripts import layout
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 RECIPES_DIR = "recipes"
-RECIPE_REPO_ID = "org/fashion_mnist"  # the repo id each recipe file names; the card names the copy's own
 RECIPE_BLOCK = re.compile(rf"<!-- BEGIN GENERATED: ({RECIPES_DIR}/[a-z0-9_]+\.py) -->")
 
 
@@ -41,11 +40,6 @@ class CardFacts:
     def info(self) -> datasets.DatasetInfo:
         """The default config's info."""
         return self.infos[fashion_mnist.NAME]
-
-    @property
-    def shard_counts(self) -> dict[str, int]:
-        """split -> number of Parquet files of each config, from the rows recorded per file."""
-        return {name: len(split.shard_lengths or []) for name, split in self.info.splits.items()}
 
 
 def size_category(num_examples: int) -> str:
@@ -144,7 +138,7 @@ def recipe_block(path: pathlib.Path, repo_id: str) -> str:
             f"the card includes {path.name!r}, but {path} does not exist: add the recipe file, or remove the "
             f"card's GENERATED block that names it"
         ) from None
-    return f"```python\n{code.replace(RECIPE_REPO_ID, repo_id).rstrip()}\n```"
+    return f"```python\n{code.replace(layout.REPO_ID, repo_id).rstrip()}\n```"
 
 
 # --- Generated blocks ----------------------------------------------------------------
