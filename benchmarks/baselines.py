@@ -38,7 +38,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import shuffle
 
 import fashion_mnist
-from scripts import build, card, layout
+from benchmarks import report
+from scripts import card, layout
 
 PAPER = "arXiv:1708.07747v2, Table 3"
 BLOCK = "benchmarks"
@@ -176,9 +177,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"which rows of the paper's table to train (default: {' '.join(DEFAULT_CLASSIFIERS)})",
     )
     parser.add_argument(
-        "--repeat", type=build.positive_int, default=1, help="runs on reshuffled data, averaged (paper: 5)"
+        "--repeat", type=report.positive_int, default=1, help="runs on reshuffled data, averaged (paper: 5)"
     )
-    card.add_update_card_argument(parser, BLOCK)
+    report.add_update_card_argument(parser, BLOCK)
     return parser.parse_args(argv)
 
 

@@ -37,7 +37,6 @@ import json, statistics, sys, time
 import numpy as np
 import datasets
 args = json.loads(sys.argv[1])
-sys.path.insert(0, args["project_root"])
 import fashion_mnist
 from benchmarks.peers import keras_style_split
 from recipes import keras_load_data
@@ -90,7 +89,6 @@ def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None 
     if setup.archive_dir is None:
         raise Unavailable("no local copy of the archives (pass --data-dir)")
     args = {
-        "project_root": str(PROJECT_ROOT),
         "repo": str(setup.repo),
         "archive_dir": str(setup.archive_dir),
         "repeat": setup.repeat,
@@ -98,7 +96,12 @@ def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None 
     done = subprocess.run(
         [sys.executable, "-c", COMMON + program, json.dumps(args)],
         # The recipes load with the default cache: the warm one, where both configs are prepared already.
-        env={**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), **(environment or {})},
+        env={
+            **os.environ,
+            "HF_DATASETS_CACHE": str(setup.warm_cache),
+            "PYTHONPATH": str(PROJECT_ROOT),
+            **(environment or {}),
+        },
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT,

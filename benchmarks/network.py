@@ -155,18 +155,19 @@ def set_condition(hub: FarHub, condition: Condition) -> None:
 
 
 def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict[str, Any]:
-    """Run `python benchmarks/network_runs.py COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
+    """Run `python -m benchmarks.network_runs COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
     home = tempfile.mkdtemp(prefix="hf-home-", dir=work)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))},
         "HF_HOME": home,
         "HF_ENDPOINT": endpoint,
+        "PYTHONPATH": str(layout.PROJECT_ROOT),  # `-m benchmarks.network_runs` from the checkout, run in `home`
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     }
     done = subprocess.run(
-        [sys.executable, runs.__file__, *command],
+        [sys.executable, "-m", "benchmarks.network_runs", *command],
         env=env,
         cwd=home,
         capture_output=True,

@@ -1,6 +1,6 @@
 """The network section's runs, each in a fresh process as a new notebook or job would start (`benchmarks.network`).
 
-`python benchmarks/network_runs.py COMMAND ARGS...` prints one JSON answer:
+`python -m benchmarks.network_runs COMMAND ARGS...` prints one JSON answer:
 
 - `cold-load REPO CONFIG`: import `datasets` and load every split of a config;
 - `keras-style URL ARCHIVES DIR`: what `keras.datasets.fashion_mnist.load_data()` does on first use;
@@ -26,8 +26,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 STARTED = time.perf_counter()  # a cold load's `import datasets` is timed from here
-if __package__ in (None, ""):  # run as `python benchmarks/network_runs.py`, as `benchmarks.network` does
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 
 def cold_load(repo_id: str, config: str) -> dict[str, Any]:

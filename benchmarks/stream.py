@@ -44,7 +44,7 @@ def figures(times: Mapping[str, float], torchvision: float, num_examples: int) -
     for name in {key.rsplit("_", 1)[0] for key in times}:
         if f"{name}_1w" in times and f"{name}_2w" in times:
             found[f"stream_scaling_2w_{name}"] = times[f"{name}_1w"] / times[f"{name}_2w"]
-    # The targets' names, as the issues gave them.
+    # The targets' names, as report.TARGETS gives them.
     found["stream_ratio_pixels"] = found["stream_ratio_pixels_2w"]
     found["stream_ratio_image"] = found["stream_ratio_image_2w"]
     found["stream_scaling_2w"] = found["stream_scaling_2w_image"]

@@ -294,11 +294,20 @@ def build_repo(
     repo_dir = pathlib.Path(repo_dir).resolve()
     repo_dir.mkdir(parents=True, exist_ok=True)
     with repo_lock.building(repo_dir):  # also finishes or removes what a killed build left
-        return _build_locked(repo_dir, num_proc, repo_id, download_cache, template, started, builder_kwargs)
+        return _build_locked(
+            repo_dir,
+            num_proc=num_proc,
+            repo_id=repo_id,
+            download_cache=download_cache,
+            template=template,
+            started=started,
+            builder_kwargs=builder_kwargs,
+        )
 
 
 def _build_locked(
     repo_dir: pathlib.Path,
+    *,
     num_proc: int,
     repo_id: str,
     download_cache: str | None,
@@ -363,14 +372,6 @@ def write_preview(images: np.ndarray, labels: np.ndarray, path: pathlib.Path) ->
     sprite = preview.sprite_of(labels, lambda indices: images[indices], fashion_mnist.LABEL_NAMES)
     path.parent.mkdir(parents=True, exist_ok=True)
     sprite.save(path, format="PNG")
-
-
-def positive_int(text: str) -> int:
-    """An argparse type for a number of runs: 1 or more."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of runs of at least 1, got {value}")
-    return value
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:

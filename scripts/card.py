@@ -10,7 +10,6 @@ code block is a file of `recipes/`, included verbatim where the card names it
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import pathlib
 import re
@@ -81,18 +80,6 @@ def card_data(facts: CardFacts) -> DatasetCardData:
     }
     MetadataConfigs(configs).to_dataset_card_data(data)
     return data
-
-
-def add_update_card_argument(parser: argparse.ArgumentParser, block: str) -> None:
-    """`--update-card [README]`: a script that measures something writes its tables into one block of the card."""
-    parser.add_argument(
-        "--update-card",
-        nargs="?",
-        const=layout.PROJECT_ROOT / layout.CARD,
-        type=pathlib.Path,
-        metavar="README",
-        help=f"write the tables into the card's `{block}` block (default card: this repository's README.md)",
-    )
 
 
 def write_block(readme: pathlib.Path, name: str, content: str) -> None:

@@ -30,6 +30,7 @@ def pixel_digest(image: object) -> str:
 
 
 def describe_error(error: BaseException) -> dict[str, str | None]:
+    """What stopped the epoch, and what caused it (`datasets` wraps the last retry's error as the cause)."""
     cause = error.__cause__ or error.__context__
     return {
         "type": type(error).__name__,

@@ -110,7 +110,7 @@ def loads_as(repo_id: str, arrays: dict[str, np.ndarray], cache: pathlib.Path, r
 def run_cli(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
     """The CLI in a fresh process: huggingface_hub's own endpoint and token resolution, from `env`."""
     return subprocess.run(
-        [sys.executable, str(layout.PROJECT_ROOT / "scripts" / "push_to_hub.py"), *args],
+        [sys.executable, "-m", "scripts.push_to_hub", *args],
         env={**os.environ, **env},
         input=stdin,
         capture_output=True,
