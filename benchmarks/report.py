@@ -19,13 +19,13 @@ TARGETS = {
     "array_ratio_pixels": ("<=", 1.0),
     "epoch_ratio_pixels_plain": ("<=", 0.5),
     "epoch_ratio_image_plain": ("<=", 1.2),
-    "stream_ratio_pixels": ("<=", 1.5),
-    "stream_ratio_image": ("<=", 2.0),
+    "stream_ratio_pixels_2w": ("<=", 1.5),
+    "stream_ratio_image_2w": ("<=", 2.0),
     "bytes_ratio_two_configs": ("<=", 2.1),
     # The build and the layout.
     "build_ratio_2proc": ("<=", 0.7),
     "decode_ratio": ("<=", 1.3),
-    "stream_scaling_2w": (">=", 1.7),
+    "stream_scaling_2w_image": (">=", 1.7),
     "bytes_ratio_vs_one_shard": ("<=", 1.02),
     # First use over the network, at the default run's condition; `--long` adds 0 and 50 ms, a cap shared
     # by all connections and other worker counts, with the bounds `network.targets` gives (a cold load at most
