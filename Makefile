@@ -20,13 +20,13 @@ $(VENV)/.installed-%: pyproject.toml
 	touch $@
 
 build: $(VENV)/.installed-build
-	$(BIN)/python scripts/build.py $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(BUILD_ARGS)
+	$(BIN)/python -m scripts.build $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(BUILD_ARGS)
 
 verify: $(VENV)/.installed-build
-	$(BIN)/python scripts/verify.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+	$(BIN)/python -m scripts.verify $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 push: $(VENV)/.installed-build
-	$(BIN)/python scripts/push_to_hub.py $(REPO_ID) $(PUSH_ARGS)
+	$(BIN)/python -m scripts.push_to_hub $(REPO_ID) $(PUSH_ARGS)
 
 benchmark: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --update-card

@@ -229,6 +229,174 @@ def shard_bounds(num_examples: int, num_shards: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(starts))
 
 
+# --- The builder ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class FashionMnistConfig(datasets.BuilderConfig):
+    """Where to look for the archives, what they must contain, and how long a mirror may take.
+
+    `mirrors` and `system_dirs` are tables a caller can replace (tests point them at a
+    server on 127.0.0.1); `archives` lets tests drive the real builder with small
+    archives of their own. With `data_dir` set, only that directory is read unless
+    `fallback_to_mirrors` is true (then the system copies and mirrors follow it).
+    The timeouts (seconds) and `size_margin` default to the module constants.
+    """
+
+    mirrors: Sequence[str] = MIRRORS
+    system_dirs: Sequence[str] = SYSTEM_DIRS
+    archives: Sequence[Archive] = ARCHIVES
+    fallback_to_mirrors: bool = False
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+    download_deadline: float = DOWNLOAD_DEADLINE
+    size_margin: float = SIZE_MARGIN
+
+
+class FashionMnist(datasets.GeneratorBasedBuilder):
+    """Fashion-MNIST from the original IDX archives, verified, as PNG images and labels."""
+
+    BUILDER_CONFIG_CLASS = FashionMnistConfig
+    BUILDER_CONFIGS: ClassVar[list[FashionMnistConfig]] = [
+        FashionMnistConfig(name=name, version=VERSION, description=description)
+        for name, description in CONFIG_DESCRIPTIONS.items()
+    ]
+    DEFAULT_CONFIG_NAME = NAME
+    DEFAULT_WRITER_BATCH_SIZE = 1000
+
+    config: FashionMnistConfig
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.served_by: dict[str, str] = {}  # archive file name -> the source that gave a good copy
+
+    def _info(self) -> datasets.DatasetInfo:
+        return dataset_info(self.config.name)
+
+    def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
+        generators = []
+        for split, (images, labels) in self.verified_splits(dl_manager).items():
+            shards = [
+                (start, images[start:stop], labels[start:stop])
+                for start, stop in shard_bounds(len(images), NUM_SHARDS[split])
+            ]
+            generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"shards": shards}))
+        return generators
+
+    def verified_splits(self, dl_manager: datasets.DownloadManager) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Split -> its `(n, 28, 28)` images and `(n,)` labels, each archive from its first good source.
+
+        Every archive is read, decompressed and checked once, before any example exists:
+        the examples `_generate_examples` yields, and the Hub copy's shards that
+        `scripts/build.py` writes straight from these arrays, both start here.
+        """
+        arrays = {archive.filename: self._fetch_verified(archive, dl_manager) for archive in self.config.archives}
+        splits = {}
+        for split in SPLITS:
+            images, labels = (arrays[_archive_for(self.config.archives, split, kind).filename] for kind in IDX_MAGIC)
+            if len(images) != len(labels):
+                raise CountMismatchError(
+                    f"{split} split: the images archive holds {len(images)} examples but the labels "
+                    f"archive holds {len(labels)}; they must agree. One of the files is from another "
+                    "release; get both again from the same source."
+                )
+            splits[split] = images, labels
+        return splits
+
+    def _generate_examples(self, shards: list[tuple[int, np.ndarray, np.ndarray]]) -> Iterator[tuple[int, dict]]:
+        for start, images, labels in shards:
+            if self.config.name == PIXELS:
+                # Python lists, one row at a time: `datasets` turns them into Arrow 2.5x faster than
+                # per-row numpy arrays, and a whole shard as lists would take ~200 MB.
+                column, values = "pixels", (image.ravel().tolist() for image in images)
+            else:
+                column, values = "image", ({"bytes": png, "path": None} for png in encode_png(images))
+            for offset, (value, label) in enumerate(zip(values, labels.tolist(), strict=True)):
+                yield start + offset, {column: value, "label": label}
+
+    def _fetch_verified(self, archive: Archive, dl_manager: datasets.DownloadManager) -> np.ndarray:
+        """Return the first source's copy of `archive` that passes every check.
+
+        A source that fails is logged and the next one is tried. Only transport and
+        content errors (`FashionMnistError`) send us on: anything else, a MemoryError
+        above all, is a bug or a resource problem and propagates as what it is.
+        """
+        failures: list[FashionMnistError] = []
+        for source in self._sources(archive):
+            try:
+                array = self._fetch_source(archive, source, dl_manager)
+                self.served_by[archive.filename] = source.name
+                return array
+            except FashionMnistError as failure:
+                logger.warning("%s", failure)
+                failures.append(failure)
+        only_data_dir = bool(self.config.data_dir) and not self.config.fallback_to_mirrors
+        if not failures:
+            failures.append(
+                SourceNotFoundError(f"{archive.filename}: no data_dir, system copy or mirror is configured")
+            )
+        tried = "\n".join(f"  - {error}" for error in failures)
+        advice = (
+            "Only data_dir was read, as asked: put the four original .gz archives there, or pass "
+            "fallback_to_mirrors=True (scripts/build.py: --fallback-to-mirrors) to also try the system copies "
+            "and the mirrors."
+            if only_data_dir
+            else "Pass data_dir=<directory holding the four .gz archives> (or mirrors=[...]) to use a copy you have."
+        )
+        raise NoValidSourceError(
+            f"No source gave a good copy of {archive.filename}. Tried, in order:\n{tried}\n{advice}", failures
+        )
+
+    def _fetch_source(self, archive: Archive, source: Source, dl_manager: datasets.DownloadManager) -> np.ndarray:
+        """One source's verified copy. A download is cached only once verified; a bad cached copy is replaced."""
+        config = self.config
+        limit = archive.gz_limit(config.size_margin)
+        if not source.remote:
+            return read_archive(read_file_bounded(source.location, limit, source.where(archive)), archive, source.name)
+        cached = _cache_path(dl_manager, source.location)
+        if cached and os.path.isfile(cached):
+            try:
+                return read_archive(read_file_bounded(cached, limit, source.where(archive)), archive, source.name)
+            except FashionMnistError as error:
+                logger.warning("%s (cached copy %s; removed, downloading again)", error, cached)
+                os.remove(cached)
+        data = download_bounded(
+            source.location,
+            limit,
+            source.where(archive),
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            deadline=config.download_deadline,
+        )
+        array = read_archive(data, archive, source.name)
+        if cached:
+            _write_cache(cached, data)
+        return array
+
+    def _sources(self, archive: Archive) -> Iterator[Source]:
+        """Yield each place `archive` may come from, in order: data_dir, then (without it, or with
+        `fallback_to_mirrors`) system copies and mirrors."""
+        if self.config.data_dir:
+            directory = os.path.expanduser(self.config.data_dir)
+            yield Source(f"data_dir {directory}", os.path.join(directory, archive.filename), remote=False)
+            if not self.config.fallback_to_mirrors:
+                return
+        for directory in self.config.system_dirs:
+            path = os.path.join(directory, archive.filename)
+            if os.path.isfile(path):  # optional: absent unless the system package is installed
+                yield Source(f"system copy {directory}", path, remote=False)
+        for base in self.config.mirrors:
+            yield Source(f"mirror {base}", base.rstrip("/") + "/" + archive.filename, remote=True)
+
+    def _download_and_prepare(
+        self, dl_manager: datasets.DownloadManager, verification_mode: object, **prepare_split_kwargs: object
+    ) -> None:
+        """`datasets`' build, with every process it forks (the `num_proc` pool and its manager) bound
+        to this one: they die with it, even when it is killed with SIGKILL."""
+        with children_die_with_this_process():
+            super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+
+
 # --- IDX format ----------------------------------------------------------------------
 
 IDX_MAGIC = {"images": 0x00000803, "labels": 0x00000801}  # ubyte data, 3 or 1 dimensions
@@ -431,177 +599,7 @@ def encode_png(images: np.ndarray) -> list[bytes]:
     return [_PNG_HEAD + _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes())) + _PNG_TAIL for scanlines in rows]
 
 
-# --- The builder ---------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class FashionMnistConfig(datasets.BuilderConfig):
-    """Where to look for the archives, what they must contain, and how long a mirror may take.
-
-    `mirrors` and `system_dirs` are tables a caller can replace (tests point them at a
-    server on 127.0.0.1); `archives` lets tests drive the real builder with small
-    archives of their own. With `data_dir` set, only that directory is read unless
-    `fallback_to_mirrors` is true (then the system copies and mirrors follow it).
-    The timeouts (seconds) and `size_margin` default to the module constants.
-    """
-
-    mirrors: Sequence[str] = MIRRORS
-    system_dirs: Sequence[str] = SYSTEM_DIRS
-    archives: Sequence[Archive] = ARCHIVES
-    fallback_to_mirrors: bool = False
-    connect_timeout: float = CONNECT_TIMEOUT
-    read_timeout: float = READ_TIMEOUT
-    download_deadline: float = DOWNLOAD_DEADLINE
-    size_margin: float = SIZE_MARGIN
-
-
-class FashionMnist(datasets.GeneratorBasedBuilder):
-    """Fashion-MNIST from the original IDX archives, verified, as PNG images and labels."""
-
-    BUILDER_CONFIG_CLASS = FashionMnistConfig
-    BUILDER_CONFIGS: ClassVar[list[FashionMnistConfig]] = [
-        FashionMnistConfig(name=name, version=VERSION, description=description)
-        for name, description in CONFIG_DESCRIPTIONS.items()
-    ]
-    DEFAULT_CONFIG_NAME = NAME
-    DEFAULT_WRITER_BATCH_SIZE = 1000
-
-    config: FashionMnistConfig
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.served_by: dict[str, str] = {}  # archive file name -> the source that gave a good copy
-
-    def _info(self) -> datasets.DatasetInfo:
-        return dataset_info(self.config.name)
-
-    def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        generators = []
-        for split, (images, labels) in self.verified_splits(dl_manager).items():
-            shards = [
-                (start, images[start:stop], labels[start:stop])
-                for start, stop in shard_bounds(len(images), NUM_SHARDS[split])
-            ]
-            generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"shards": shards}))
-        return generators
-
-    def verified_splits(self, dl_manager: datasets.DownloadManager) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Split -> its `(n, 28, 28)` images and `(n,)` labels, each archive from its first good source.
-
-        Every archive is read, decompressed and checked once, before any example exists:
-        the examples `_generate_examples` yields, and the Hub copy's shards that
-        `scripts/build.py` writes straight from these arrays, both start here.
-        """
-        arrays = {archive.filename: self._fetch_verified(archive, dl_manager) for archive in self.config.archives}
-        splits = {}
-        for split in SPLITS:
-            images, labels = (arrays[_archive_for(self.config.archives, split, kind).filename] for kind in IDX_MAGIC)
-            if len(images) != len(labels):
-                raise CountMismatchError(
-                    f"{split} split: the images archive holds {len(images)} examples but the labels "
-                    f"archive holds {len(labels)}; they must agree. One of the files is from another "
-                    "release; get both again from the same source."
-                )
-            splits[split] = images, labels
-        return splits
-
-    def _generate_examples(self, shards: list[tuple[int, np.ndarray, np.ndarray]]) -> Iterator[tuple[int, dict]]:
-        for start, images, labels in shards:
-            if self.config.name == PIXELS:
-                # Python lists, one row at a time: `datasets` turns them into Arrow 2.5x faster than
-                # per-row numpy arrays, and a whole shard as lists would take ~200 MB.
-                column, values = "pixels", (image.ravel().tolist() for image in images)
-            else:
-                column, values = "image", ({"bytes": png, "path": None} for png in encode_png(images))
-            for offset, (value, label) in enumerate(zip(values, labels.tolist(), strict=True)):
-                yield start + offset, {column: value, "label": label}
-
-    def _fetch_verified(self, archive: Archive, dl_manager: datasets.DownloadManager) -> np.ndarray:
-        """Return the first source's copy of `archive` that passes every check.
-
-        A source that fails is logged and the next one is tried. Only transport and
-        content errors (`FashionMnistError`) send us on: anything else, a MemoryError
-        above all, is a bug or a resource problem and propagates as what it is.
-        """
-        failures: list[FashionMnistError] = []
-        for source in self._sources(archive):
-            try:
-                array = self._fetch_source(archive, source, dl_manager)
-                self.served_by[archive.filename] = source.name
-                return array
-            except FashionMnistError as failure:
-                logger.warning("%s", failure)
-                failures.append(failure)
-        only_data_dir = bool(self.config.data_dir) and not self.config.fallback_to_mirrors
-        if not failures:
-            failures.append(
-                SourceNotFoundError(f"{archive.filename}: no data_dir, system copy or mirror is configured")
-            )
-        tried = "\n".join(f"  - {error}" for error in failures)
-        advice = (
-            "Only data_dir was read, as asked: put the four original .gz archives there, or pass "
-            "fallback_to_mirrors=True (scripts/build.py: --fallback-to-mirrors) to also try the system copies "
-            "and the mirrors."
-            if only_data_dir
-            else "Pass data_dir=<directory holding the four .gz archives> (or mirrors=[...]) to use a copy you have."
-        )
-        raise NoValidSourceError(
-            f"No source gave a good copy of {archive.filename}. Tried, in order:\n{tried}\n{advice}", failures
-        )
-
-    def _fetch_source(self, archive: Archive, source: Source, dl_manager: datasets.DownloadManager) -> np.ndarray:
-        """One source's verified copy. A download is cached only once verified; a bad cached copy is replaced."""
-        config = self.config
-        limit = archive.gz_limit(config.size_margin)
-        if not source.remote:
-            return read_archive(read_file_bounded(source.location, limit, source.where(archive)), archive, source.name)
-        cached = _cache_path(dl_manager, source.location)
-        if cached and os.path.isfile(cached):
-            try:
-                return read_archive(read_file_bounded(cached, limit, source.where(archive)), archive, source.name)
-            except FashionMnistError as error:
-                logger.warning("%s (cached copy %s; removed, downloading again)", error, cached)
-                os.remove(cached)
-        data = download_bounded(
-            source.location,
-            limit,
-            source.where(archive),
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.read_timeout,
-            deadline=config.download_deadline,
-        )
-        array = read_archive(data, archive, source.name)
-        if cached:
-            _write_cache(cached, data)
-        return array
-
-    def _sources(self, archive: Archive) -> Iterator[Source]:
-        """Yield each place `archive` may come from, in order: data_dir, then (without it, or with
-        `fallback_to_mirrors`) system copies and mirrors."""
-        if self.config.data_dir:
-            directory = os.path.expanduser(self.config.data_dir)
-            yield Source(f"data_dir {directory}", os.path.join(directory, archive.filename), remote=False)
-            if not self.config.fallback_to_mirrors:
-                return
-        for directory in self.config.system_dirs:
-            path = os.path.join(directory, archive.filename)
-            if os.path.isfile(path):  # optional: absent unless the system package is installed
-                yield Source(f"system copy {directory}", path, remote=False)
-        for base in self.config.mirrors:
-            yield Source(f"mirror {base}", base.rstrip("/") + "/" + archive.filename, remote=True)
-
-    def _download_and_prepare(
-        self, dl_manager: datasets.DownloadManager, verification_mode: object, **prepare_split_kwargs: object
-    ) -> None:
-        """`datasets`' build, with every process it forks (the `num_proc` pool and its manager) bound
-        to this one: they die with it, even when it is killed with SIGKILL."""
-        with children_die_with_this_process():
-            super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
-
-    def _prepare_split_single(self, *args: object, **kwargs: object) -> Iterator:
-        """Runs in each `num_proc` worker; `pause_point` lets tests kill the build while workers write."""
-        pause_point("generate")
-        yield from super()._prepare_split_single(*args, **kwargs)
+# --- Where a build reads the archives from, and how ---------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -797,13 +795,17 @@ def _archive_for(archives: Sequence[Archive], split: str, kind: str) -> Archive:
 # them too instead of leaving them running under PID 1.
 _bind_forked_children = False
 _forking_pid = os.getpid()
+_fork_hooks_registered = False  # registered on the first use of `children_die_with_this_process`, not at import
 _PR_SET_PDEATHSIG = 1
 
 
 @contextlib.contextmanager
 def children_die_with_this_process() -> Iterator[None]:
     """While inside: every process this one forks gets SIGKILL when this one dies (see `_die_with_parent`)."""
-    global _bind_forked_children
+    global _bind_forked_children, _fork_hooks_registered
+    if not _fork_hooks_registered:  # os.register_at_fork cannot be undone: once per process, when first needed
+        os.register_at_fork(before=_record_forking_pid, after_in_child=_die_with_parent)
+        _fork_hooks_registered = True
     previous, _bind_forked_children = _bind_forked_children, True
     try:
         yield
@@ -831,17 +833,3 @@ def _die_with_parent() -> None:
         return
     if os.getppid() != _forking_pid:
         os._exit(1)
-
-
-os.register_at_fork(before=_record_forking_pid, after_in_child=_die_with_parent)
-
-
-def pause_point(step: str) -> None:
-    """Test hook: when FASHION_MNIST_PAUSE_AT names `step`, say so on stderr and wait to be killed.
-
-    Lets a test SIGKILL a real build at a chosen moment instead of guessing with sleeps.
-    """
-    if os.environ.get("FASHION_MNIST_PAUSE_AT") == step:
-        print(f"paused at {step} (pid {os.getpid()})", file=sys.stderr, flush=True)
-        while True:
-            time.sleep(60)

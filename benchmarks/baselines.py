@@ -38,10 +38,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import shuffle
 
 import fashion_mnist
-from scripts import build, card
+from benchmarks import report
+from scripts import card, layout
 
 PAPER = "arXiv:1708.07747v2, Table 3"
-DEFAULT_REPO = "org/fashion_mnist"
 BLOCK = "benchmarks"
 JOBS = 2  # the machines this runs on have 2 cores
 
@@ -167,7 +167,7 @@ def _version(package: str) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--repo", default=DEFAULT_REPO, help=f"Hub dataset id or local folder (default {DEFAULT_REPO}; HF_ENDPOINT)"
+        "--repo", default=layout.REPO_ID, help=f"Hub dataset id or local folder (default {layout.REPO_ID}; HF_ENDPOINT)"
     )
     parser.add_argument(
         "--classifiers",
@@ -177,9 +177,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"which rows of the paper's table to train (default: {' '.join(DEFAULT_CLASSIFIERS)})",
     )
     parser.add_argument(
-        "--repeat", type=build.positive_int, default=1, help="runs on reshuffled data, averaged (paper: 5)"
+        "--repeat", type=report.positive_int, default=1, help="runs on reshuffled data, averaged (paper: 5)"
     )
-    card.add_update_card_argument(parser, BLOCK)
+    report.add_update_card_argument(parser, BLOCK)
     return parser.parse_args(argv)
 
 

@@ -3,7 +3,7 @@
 Long streamed runs meet the Hub's faults (a reset connection, a 503, a 429, a body that
 stalls); `tests/test_stream_faults.py` shows that one failed read leaves the epoch whole on
 datasets 5.2. This section says what it costs: an epoch of the card's PNG stream of the test
-split (2 DataLoader workers) from the tests' local Hub (`tests.helpers.local_hub`), clean, then
+split (2 DataLoader workers) from the tests' local Hub (`local_hub`), clean, then
 with the front failing one Parquet read in the middle of the epoch (half the reads of the
 clean epoch), each fault in turn. The difference from the clean epoch is the fault's cost:
 huggingface_hub's first backoff (1 s), `Retry-After` + 1 s for a 429, and for a stall the
@@ -22,11 +22,11 @@ from typing import Any
 
 from benchmarks import copies, loops
 from benchmarks.harness import Figures, Setup, epoch_seconds, in_fresh_process, interleaved_medians
+from scripts import layout
 
-HUB_REPO_ID = "org/fashion_mnist"
 SPLIT = "test"
 WORKERS = 2
-KINDS = ("reset", "503", "429", "stall")  # `tests.helpers.local_hub.FaultKind` values, in the table's order
+KINDS = ("reset", "503", "429", "stall")  # `local_hub.FaultKind` values, in the table's order
 WHAT_THE_CLIENT_DOES = {
     "reset": "a reset mid-body: huggingface_hub retries the range after 1 s",
     "503": "503: huggingface_hub retries after 1 s",
@@ -37,7 +37,7 @@ WHAT_THE_CLIENT_DOES = {
 
 def measure(setup: Setup) -> Figures:
     """The section, in a fresh interpreter; nothing if olah (the `test` extra) is not installed."""
-    from tests.helpers.local_hub import OLAH_CLI
+    from local_hub import OLAH_CLI
 
     if not OLAH_CLI.exists():
         setup.unavailable["faults"] = "olah is not installed (it comes with the `test` extra)"
@@ -46,14 +46,14 @@ def measure(setup: Setup) -> Figures:
 
 
 def measure_here(setup: Setup) -> Figures:
+    from local_hub import LocalHub, clients_pointed_at
     from scripts.push_to_hub import upload_set
-    from tests.helpers.local_hub import LocalHub, clients_pointed_at
 
     rounds = setup.repeat if setup.long else 1
     root = pathlib.Path(tempfile.mkdtemp(prefix="faulty-hub-", dir=setup.work))
     num_examples = copies.num_rows(setup.repo, SPLIT)
     with LocalHub(root) as hub, clients_pointed_at(hub.endpoint):
-        hub.publish(HUB_REPO_ID, upload_set(setup.repo))
+        hub.publish(layout.REPO_ID, upload_set(setup.repo))
         clean, reads = clean_epoch(hub.front, num_examples)  # also warms the process: imports, the Hub's metadata
         runs = {"none": lambda: clean_epoch(hub.front, num_examples)[0]}
         runs |= {kind: faulted_epoch(hub.front, kind, max(1, reads // 2), num_examples) for kind in KINDS}
@@ -69,7 +69,7 @@ def measure_here(setup: Setup) -> Figures:
 
 def split_batches() -> loops.Batches:
     """The test split through the card's PNG stream (`recipes/stream_png.py`), decoded in the workers."""
-    return loops.png_stream_batches(HUB_REPO_ID, WORKERS, split=SPLIT)
+    return loops.png_stream_batches(layout.REPO_ID, WORKERS, split=SPLIT)
 
 
 def clean_epoch(front: Any, num_examples: int) -> tuple[float, int]:
@@ -81,7 +81,7 @@ def clean_epoch(front: Any, num_examples: int) -> tuple[float, int]:
 
 def faulted_epoch(front: Any, kind: str, first: int, num_examples: int) -> Callable[[], float]:
     """A run: an epoch with read number `first` failing as `kind`; it must still give every example once."""
-    from tests.helpers.local_hub import FaultKind, Faults
+    from local_hub import FaultKind, Faults
 
     def run() -> float:
         with front.failing(Faults(FaultKind(kind), first=first)):

@@ -19,13 +19,12 @@ import os
 import pathlib
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import fashion_mnist
 from benchmarks.harness import Figures, Setup
-from benchmarks.peers import Unavailable
+from benchmarks.peers import Unavailable, keras_environment
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHILD_TIMEOUT = 600  # seconds
@@ -37,7 +36,6 @@ import json, statistics, sys, time
 import numpy as np
 import datasets
 args = json.loads(sys.argv[1])
-sys.path.insert(0, args["project_root"])
 import fashion_mnist
 from benchmarks.peers import keras_style_split
 from recipes import keras_load_data
@@ -90,7 +88,6 @@ def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None 
     if setup.archive_dir is None:
         raise Unavailable("no local copy of the archives (pass --data-dir)")
     args = {
-        "project_root": str(PROJECT_ROOT),
         "repo": str(setup.repo),
         "archive_dir": str(setup.archive_dir),
         "repeat": setup.repeat,
@@ -98,7 +95,12 @@ def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None 
     done = subprocess.run(
         [sys.executable, "-c", COMMON + program, json.dumps(args)],
         # The recipes load with the default cache: the warm one, where both configs are prepared already.
-        env={**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), **(environment or {})},
+        env={
+            **os.environ,
+            "HF_DATASETS_CACHE": str(setup.warm_cache),
+            "PYTHONPATH": str(PROJECT_ROOT),
+            **(environment or {}),
+        },
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT,
@@ -111,16 +113,9 @@ def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None 
 
 def bench_keras(setup: Setup) -> dict[str, float]:
     """`keras.datasets.fashion_mnist.load_data()` (both splits, local archives) beside the card's `load_data()`."""
-    if importlib.util.find_spec("keras") is None:
-        raise Unavailable("Keras is not installed (`pip install keras`; it runs on the torch backend)")
     if setup.archive_dir is None:
         raise Unavailable("no local copy of the archives (pass --data-dir)")
-    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=setup.work))
-    downloads = home / "datasets" / "fashion-mnist"  # Keras takes the files it finds there and downloads nothing
-    downloads.mkdir(parents=True)
-    for archive in fashion_mnist.ARCHIVES:
-        (downloads / archive.filename).symlink_to((setup.archive_dir / archive.filename).resolve())
-    figures = run_child(KERAS, setup, {"KERAS_HOME": str(home), "KERAS_BACKEND": "torch"})
+    figures = run_child(KERAS, setup, keras_environment(setup.archive_dir, fashion_mnist.ARCHIVES, setup.work))
     return figures | {"keras_card_ratio": figures["keras_card_seconds"] / figures["keras_own_seconds"]}
 
 

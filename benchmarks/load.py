@@ -25,14 +25,9 @@ def measure(setup: Setup) -> Figures:
     return {"load_seconds_cold": times["cold"], "load_seconds_warm": times["warm"]}
 
 
-def load_seconds(repo: pathlib.Path | str, cache_dir: pathlib.Path, *, redownload: bool = False) -> float:
-    """`load_dataset` of a local copy (a path) or a Hub repo (an id), both splits, into `cache_dir`.
-
-    Hub files are cached outside `cache_dir` (huggingface_hub's cache), so a cold Hub load
-    must also `redownload` them to pay what a first-time user pays.
-    """
-    mode = datasets.DownloadMode.FORCE_REDOWNLOAD if redownload else None
-    return seconds(lambda: datasets.load_dataset(str(repo), cache_dir=str(cache_dir), download_mode=mode))
+def load_seconds(repo: pathlib.Path | str, cache_dir: pathlib.Path) -> float:
+    """`load_dataset` of a local copy (a path) or a Hub repo (an id), both splits, into `cache_dir`."""
+    return seconds(lambda: datasets.load_dataset(str(repo), cache_dir=str(cache_dir)))
 
 
 def table(r: Mapping[str, Any]) -> str:

@@ -3,7 +3,7 @@
 Every user meets the copy through the Hub, over links where a request costs tens to
 hundreds of milliseconds, and every Colab session or CI job starts with an empty cache.
 Loopback figures hide all of that, so this section serves the copy from the tests' local
-Hub (olah behind `tests.helpers.local_hub`'s front) with a `Link` that holds each request one
+Hub (olah behind `local_hub`'s front) with a `Link` that holds each request one
 round trip (and a new connection's handshake two more) and caps bandwidth per connection
 or for all connections together. Against it, each in a fresh process with an empty
 `HF_HOME`, as a new Colab session would be:
@@ -39,8 +39,8 @@ import fashion_mnist
 from benchmarks import network_runs as runs
 from benchmarks import report
 from benchmarks.harness import Figures, Setup
+from scripts import layout
 
-HUB_REPO_ID = "org/fashion_mnist"
 ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet file per split
 ARCHIVES_REPO_ID = (
     "org/fashion_mnist_archives"  # the four original .gz files, for the Keras- and torchvision-style runs
@@ -103,11 +103,11 @@ class FarHub:
     """The local Hub serving this copy, its one-file twin and the archives; `front` sets the link and counts."""
 
     endpoint: str
-    front: Any  # tests.helpers.local_hub.RangeFront
+    front: Any  # local_hub.RangeFront
 
     @property
     def counts_url(self) -> str:
-        from tests.helpers.local_hub import COUNTS_PATH
+        from local_hub import COUNTS_PATH
 
         return self.endpoint + COUNTS_PATH
 
@@ -124,13 +124,13 @@ def far_hub(
     root: pathlib.Path,
 ) -> Iterator[FarHub]:
     """Serve what the push uploads of `repo` and of `one_file`, and the archives, from one local Hub."""
+    from local_hub import LocalHub
     from scripts.push_to_hub import upload_set
-    from tests.helpers.local_hub import LocalHub
 
     root.mkdir(parents=True, exist_ok=True)
     with LocalHub(root) as hub:
         copy = upload_set(repo)
-        hub.publish(HUB_REPO_ID, copy)
+        hub.publish(layout.REPO_ID, copy)
         hub.publish(ONE_FILE_REPO_ID, one_file_upload_set(copy, one_file))
         hub.publish(ARCHIVES_REPO_ID, {a.filename: archive_dir / a.filename for a in archives})
         yield FarHub(hub.endpoint, hub.front)
@@ -144,7 +144,7 @@ def one_file_upload_set(copy: Mapping[str, pathlib.Path], one_file: pathlib.Path
 
 
 def set_condition(hub: FarHub, condition: Condition) -> None:
-    from tests.helpers.local_hub import Link
+    from local_hub import Link
 
     hub.front.link = Link(
         condition.latency, bytes_per_second=condition.bytes_per_second, shared_cap=condition.shared_cap
@@ -155,18 +155,19 @@ def set_condition(hub: FarHub, condition: Condition) -> None:
 
 
 def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict[str, Any]:
-    """Run `python benchmarks/network_runs.py COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
+    """Run `python -m benchmarks.network_runs COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
     home = tempfile.mkdtemp(prefix="hf-home-", dir=work)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))},
         "HF_HOME": home,
         "HF_ENDPOINT": endpoint,
+        "PYTHONPATH": str(layout.PROJECT_ROOT),  # `-m benchmarks.network_runs` from the checkout, run in `home`
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     }
     done = subprocess.run(
-        [sys.executable, runs.__file__, *command],
+        [sys.executable, "-m", "benchmarks.network_runs", *command],
         env=env,
         cwd=home,
         capture_output=True,
@@ -203,7 +204,7 @@ def cold_first_use(
     expected_rows = sum(a.num_examples for a in archives if a.kind == "labels")
     contenders: dict[str, list[str]] = {}
     for config, key in CONFIG_KEYS.items():
-        contenders[f"{key}"] = ["cold-load", HUB_REPO_ID, config]
+        contenders[f"{key}"] = ["cold-load", layout.REPO_ID, config]
         contenders[f"{key}_one_file"] = ["cold-load", ONE_FILE_REPO_ID, config]
     if with_peers:
         contenders["keras_style"] = ["keras-style", hub.url_of_archives(), archive_table(archives)]
@@ -258,7 +259,9 @@ def hub_streaming(
     `with_one_file` streams the one-file layout from the Hub too.
     """
     figures: Figures = {}
-    sources = {"hub": HUB_REPO_ID, "local": str(repo)} | ({"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {})
+    sources = {"hub": layout.REPO_ID, "local": str(repo)} | (
+        {"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {}
+    )
     for latency in latencies:
         set_condition(hub, Condition(latency))
         streams = [
@@ -295,7 +298,7 @@ def measure(setup: Setup) -> Figures:
     if setup.archive_dir is None:
         setup.unavailable["network"] = "no local copy of the archives to serve beside the copy (pass --data-dir)"
         return {}
-    from tests.helpers.local_hub import OLAH_CLI
+    from local_hub import OLAH_CLI
 
     if not OLAH_CLI.exists():
         setup.unavailable["network"] = "olah is not installed (it comes with the `test` extra)"

@@ -1,12 +1,12 @@
 """The network section's runs, each in a fresh process as a new notebook or job would start (`benchmarks.network`).
 
-`python benchmarks/network_runs.py COMMAND ARGS...` prints one JSON answer:
+`python -m benchmarks.network_runs COMMAND ARGS...` prints one JSON answer:
 
 - `cold-load REPO CONFIG`: import `datasets` and load every split of a config;
 - `keras-style URL ARCHIVES DIR`: what `keras.datasets.fashion_mnist.load_data()` does on first use;
 - `torchvision-style URL ARCHIVES DIR`: what torchvision's `FashionMNIST(download=True)` does;
 - `stream-epochs RUNS REPEAT COUNTS_URL`: streamed epochs of the card's recipes from the Hub, taking turns; the
-  requests of each are read from the front's counts at `COUNTS_URL` (`tests.helpers.local_hub.COUNTS_PATH`).
+  requests of each are read from the front's counts at `COUNTS_URL` (`local_hub.COUNTS_PATH`).
 
 This module imports only the standard library at start-up: a Keras- or torchvision-style
 run does not pay for `datasets`, and a cold load times its own `import datasets`.
@@ -26,8 +26,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 STARTED = time.perf_counter()  # a cold load's `import datasets` is timed from here
-if __package__ in (None, ""):  # run as `python benchmarks/network_runs.py`, as `benchmarks.network` does
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 
 def cold_load(repo_id: str, config: str) -> dict[str, Any]:

@@ -86,6 +86,24 @@ print(json.dumps(statistics.median(times)))
 """
 
 
+def keras_environment(
+    archive_dir: pathlib.Path, archives: Sequence[fashion_mnist.Archive], work: pathlib.Path
+) -> dict[str, str]:
+    """`KERAS_HOME` holding links to the local archives where Keras looks for its download, on the torch backend.
+
+    Keras uses a file found in `$KERAS_HOME/datasets/fashion-mnist/` without checking a hash
+    and downloads nothing; both the peers' and the frameworks' Keras runs start from here.
+    """
+    if importlib.util.find_spec("keras") is None:
+        raise Unavailable("Keras is not installed (`pip install keras`; it runs on the torch backend)")
+    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=work))
+    downloads = home / "datasets" / "fashion-mnist"
+    downloads.mkdir(parents=True)
+    for archive in archives:
+        (downloads / archive.filename).symlink_to((archive_dir / archive.filename).resolve())
+    return {"KERAS_HOME": str(home), "KERAS_BACKEND": "torch"}
+
+
 def keras_load_data_seconds(
     archive_dir: pathlib.Path, archives: Sequence[fashion_mnist.Archive], work: pathlib.Path, repeat: int
 ) -> float:
@@ -96,14 +114,7 @@ def keras_load_data_seconds(
     download. It runs in a child process because Keras reads KERAS_HOME and its backend
     (torch here: the CPU wheel this project already has) when it is imported.
     """
-    if importlib.util.find_spec("keras") is None:
-        raise Unavailable("Keras is not installed (`pip install keras`; it runs on the torch backend)")
-    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=work))
-    downloads = home / "datasets" / "fashion-mnist"
-    downloads.mkdir(parents=True)
-    for archive in archives:
-        (downloads / archive.filename).symlink_to((archive_dir / archive.filename).resolve())
-    env = {**os.environ, "KERAS_HOME": str(home), "KERAS_BACKEND": "torch"}
+    env = {**os.environ, **keras_environment(archive_dir, archives, work)}
     done = subprocess.run(
         [sys.executable, "-c", KERAS_PROGRAM, str(repeat)], env=env, capture_output=True, text=True, timeout=600
     )

@@ -1,29 +1,33 @@
 """The benchmark's targets and the pieces every section's table is made of (cells, rows, verdicts).
 
-The targets are the issues' numbers in one place; each section's table sets its figure beside
+The targets are the project's numbers in one place; each section's table sets its figure beside
 its target, and `tests/benchmarks/test_run.py` checks that every target has a verdict in the card.
 """
 
 from __future__ import annotations
 
+import argparse
+import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-# key -> (comparison, bound): the issues' targets.
+from scripts import layout
+
+# key -> (comparison, bound): the targets the benchmark is held to.
 TARGETS = {
-    # Against the peers (issue 8): Keras' arrays and torchvision's epoch.
+    # Against the peers: Keras' arrays and torchvision's epoch.
     "array_ratio_pixels": ("<=", 1.0),
     "epoch_ratio_pixels_plain": ("<=", 0.5),
     "epoch_ratio_image_plain": ("<=", 1.2),
-    "stream_ratio_pixels": ("<=", 1.5),
-    "stream_ratio_image": ("<=", 2.0),
+    "stream_ratio_pixels_2w": ("<=", 1.5),
+    "stream_ratio_image_2w": ("<=", 2.0),
     "bytes_ratio_two_configs": ("<=", 2.1),
-    # The build and the layout (issue 5).
+    # The build and the layout.
     "build_ratio_2proc": ("<=", 0.7),
     "decode_ratio": ("<=", 1.3),
-    "stream_scaling_2w": (">=", 1.7),
+    "stream_scaling_2w_image": (">=", 1.7),
     "bytes_ratio_vs_one_shard": ("<=", 1.02),
-    # First use over the network (issue 16), at the default run's condition; `--long` adds 0 and 50 ms, a cap shared
+    # First use over the network, at the default run's condition; `--long` adds 0 and 50 ms, a cap shared
     # by all connections and other worker counts, with the bounds `network.targets` gives (a cold load at most
     # the one-file layout's). At 100 ms with a cap per connection parallel files should win: aim 0.8.
     "cold_ratio_image_100ms_100mbps_percon": ("<=", 0.8),
@@ -31,7 +35,7 @@ TARGETS = {
     # Streaming from the Hub at 0 ms against the same recipe on local files.
     "hub_stream_ratio_image_2w_0ms": (">=", 0.7),
     "hub_stream_ratio_pixels_2w_0ms": (">=", 0.7),
-    # The Trainer on the stream (issue 21): steps per second against the same Trainer on the split in memory, and a
+    # The Trainer on the stream: steps per second against the same Trainer on the split in memory, and a
     # resumed run's seconds to its first step against a fresh run's, skipping batches and with the stateful loader.
     "trainer_ratio_image": (">=", 0.9),
     "trainer_ratio_pixels": (">=", 0.9),
@@ -100,3 +104,26 @@ def taken(results: Mapping[str, Any], *keys: str) -> bool:
     """Whether a row's figures were taken (`None`, for a figure that could not be, counts): the rows only
     `--long` measures are left out of a default run's tables rather than shown empty."""
     return all(key in results for key in keys)
+
+
+# --- The command lines of the benchmark's scripts ----------------------------------------
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for a number of runs: 1 or more."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of runs of at least 1, got {value}")
+    return value
+
+
+def add_update_card_argument(parser: argparse.ArgumentParser, block: str) -> None:
+    """`--update-card [README]`: a script that measures something writes its tables into one block of the card."""
+    parser.add_argument(
+        "--update-card",
+        nargs="?",
+        const=layout.PROJECT_ROOT / layout.CARD,
+        type=pathlib.Path,
+        metavar="README",
+        help=f"write the tables into the card's `{block}` block (default card: this repository's README.md)",
+    )

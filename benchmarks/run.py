@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fashion_mnist
-from benchmarks import arrays, copies, epochs, faults, frameworks, load, network, sizes, trainer
+from benchmarks import arrays, copies, epochs, faults, frameworks, load, network, report, sizes, trainer
 from benchmarks import build as bench_build
 from benchmarks.harness import CpuClock, Figures, Section, machine, measured, quiet_datasets
 from scripts import build, card
@@ -161,7 +161,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--repeat",
-        type=build.positive_int,
+        type=report.positive_int,
         help=f"runs per figure, the median kept (default {REPEAT}, {LONG_REPEAT} with --long)",
     )
     parser.add_argument("--json", type=pathlib.Path, metavar="PATH", help="also write every figure to this JSON file")
@@ -172,7 +172,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measure only this section (repeatable; the setup always runs): for a quick look while changing it. "
         "The card's block needs every section, so not with --update-card",
     )
-    card.add_update_card_argument(parser, "performance")
+    report.add_update_card_argument(parser, "performance")
     parser.add_argument(
         "--skip-keras", action="store_true", help="with --long: do not time keras.datasets.fashion_mnist"
     )

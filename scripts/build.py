@@ -1,7 +1,7 @@
 """Build the Hub copy of Fashion-MNIST: Parquet shards, preview, card and dataset_infos.json.
 
-    python scripts/build.py --data-dir DIR     # from local archives only (offline)
-    python scripts/build.py                    # from a system copy or the mirrors
+    python -m scripts.build --data-dir DIR     # from local archives only (offline)
+    python -m scripts.build                    # from a system copy or the mirrors
 
 The builder in `fashion_mnist.py` fetches and verifies the archives (each read once) and
 encodes the PNGs; this module writes the examples it yields as Arrow tables built
@@ -30,9 +30,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-if __package__ in (None, ""):  # run as `python scripts/build.py`
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
 import datasets
 import numpy as np
 import pyarrow as pa
@@ -43,7 +40,6 @@ from datasets.utils.py_utils import asdict
 import fashion_mnist
 from scripts import card, layout, portable, preview, repo_lock
 
-DEFAULT_REPO_ID = "org/fashion_mnist"
 logger = logging.getLogger("build")
 
 
@@ -82,7 +78,7 @@ class BuildSummary:
         return (
             f"Built the Hub copy in {self.repo_dir} in {self.seconds:.1f} s: {parts}; {total:,} bytes of "
             f"Parquet in all. Archives from: {'; '.join(sources)}. Wrote {layout.CARD}, {layout.INFOS}, "
-            f"{layout.PREVIEW} and {layout.CHECKSUMS}. Next: `python scripts/verify.py --repo-dir {self.repo_dir}` "
+            f"{layout.PREVIEW} and {layout.CHECKSUMS}. Next: `python -m scripts.verify --repo-dir {self.repo_dir}` "
             "before pushing."
         )
 
@@ -144,7 +140,6 @@ def examples_table(config: str, images: np.ndarray, labels: np.ndarray) -> pa.Ta
 
 def write_shard(task: ShardTask, images: np.ndarray, labels: np.ndarray, out_dir: pathlib.Path) -> ShardRecord:
     """Write one shard of `images`/`labels` (already cut to the task's rows) and describe it."""
-    fashion_mnist.pause_point("generate")
     path = out_dir / task.path
     path.parent.mkdir(parents=True, exist_ok=True)
     table_bytes = write_parquet(examples_table(task.config, images, labels), fashion_mnist.FEATURES[task.config], path)
@@ -285,7 +280,7 @@ def build_repo(
     repo_dir: str | os.PathLike = layout.PROJECT_ROOT,
     *,
     num_proc: int = 2,
-    repo_id: str = DEFAULT_REPO_ID,
+    repo_id: str = layout.REPO_ID,
     download_cache: str | None = None,
     template: str | os.PathLike | None = None,
     **builder_kwargs,
@@ -299,11 +294,20 @@ def build_repo(
     repo_dir = pathlib.Path(repo_dir).resolve()
     repo_dir.mkdir(parents=True, exist_ok=True)
     with repo_lock.building(repo_dir):  # also finishes or removes what a killed build left
-        return _build_locked(repo_dir, num_proc, repo_id, download_cache, template, started, builder_kwargs)
+        return _build_locked(
+            repo_dir,
+            num_proc=num_proc,
+            repo_id=repo_id,
+            download_cache=download_cache,
+            template=template,
+            started=started,
+            builder_kwargs=builder_kwargs,
+        )
 
 
 def _build_locked(
     repo_dir: pathlib.Path,
+    *,
     num_proc: int,
     repo_id: str,
     download_cache: str | None,
@@ -334,7 +338,6 @@ def _build_locked(
         (staged / layout.CHECKSUMS).write_text(checksums_json(shards), encoding="utf-8")
         (staged / layout.INFOS).write_text(infos_json(infos), encoding="utf-8")
         (staged / layout.CARD).write_text(card.render_card(template_text, facts), encoding="utf-8")
-        fashion_mnist.pause_point("staged")
         repo_lock.commit(repo_dir, work_dir)
     finally:
         if not (work_dir / repo_lock.JOURNAL).exists():  # a journalled commit is finished by the next reader
@@ -371,14 +374,6 @@ def write_preview(images: np.ndarray, labels: np.ndarray, path: pathlib.Path) ->
     sprite.save(path, format="PNG")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type for a number of runs: 1 or more."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of runs of at least 1, got {value}")
-    return value
-
-
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """`--data-dir`, `--fallback-to-mirrors` and `--mirror`: where the builder takes the archives from."""
     parser.add_argument(
@@ -409,7 +404,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--repo-dir", default=str(layout.PROJECT_ROOT), help="where to write the Hub copy (default: this repository)"
     )
-    parser.add_argument("--repo-id", default=DEFAULT_REPO_ID, help="Hub repo id shown in the card's examples")
+    parser.add_argument("--repo-id", default=layout.REPO_ID, help="Hub repo id shown in the card's examples")
     parser.add_argument("--num-proc", type=int, default=min(2, os.cpu_count() or 1), help="processes encoding images")
     return parser.parse_args(argv)
 

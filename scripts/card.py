@@ -10,7 +10,6 @@ code block is a file of `recipes/`, included verbatim where the card names it
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import pathlib
 import re
@@ -24,7 +23,6 @@ from scripts import layout
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 RECIPES_DIR = "recipes"
-RECIPE_REPO_ID = "org/fashion_mnist"  # the repo id each recipe file names; the card names the copy's own
 RECIPE_BLOCK = re.compile(rf"<!-- BEGIN GENERATED: ({RECIPES_DIR}/[a-z0-9_]+\.py) -->")
 
 
@@ -41,11 +39,6 @@ class CardFacts:
     def info(self) -> datasets.DatasetInfo:
         """The default config's info."""
         return self.infos[fashion_mnist.NAME]
-
-    @property
-    def shard_counts(self) -> dict[str, int]:
-        """split -> number of Parquet files of each config, from the rows recorded per file."""
-        return {name: len(split.shard_lengths or []) for name, split in self.info.splits.items()}
 
 
 def size_category(num_examples: int) -> str:
@@ -87,18 +80,6 @@ def card_data(facts: CardFacts) -> DatasetCardData:
     }
     MetadataConfigs(configs).to_dataset_card_data(data)
     return data
-
-
-def add_update_card_argument(parser: argparse.ArgumentParser, block: str) -> None:
-    """`--update-card [README]`: a script that measures something writes its tables into one block of the card."""
-    parser.add_argument(
-        "--update-card",
-        nargs="?",
-        const=layout.PROJECT_ROOT / layout.CARD,
-        type=pathlib.Path,
-        metavar="README",
-        help=f"write the tables into the card's `{block}` block (default card: this repository's README.md)",
-    )
 
 
 def write_block(readme: pathlib.Path, name: str, content: str) -> None:
@@ -144,7 +125,7 @@ def recipe_block(path: pathlib.Path, repo_id: str) -> str:
             f"the card includes {path.name!r}, but {path} does not exist: add the recipe file, or remove the "
             f"card's GENERATED block that names it"
         ) from None
-    return f"```python\n{code.replace(RECIPE_REPO_ID, repo_id).rstrip()}\n```"
+    return f"```python\n{code.replace(layout.REPO_ID, repo_id).rstrip()}\n```"
 
 
 # --- Generated blocks ----------------------------------------------------------------

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
-import re
 
 import fashion_mnist
 
+# The copy's Hub repo id, as the recipes, the examples of the card and the tests name it; a build for another
+# repo (`--repo-id`) writes that id into the card in its place.
+REPO_ID = "org/fashion_mnist"
 CARD = "README.md"
 INFOS = "dataset_infos.json"
 DATA_DIR = "data"  # everything the build generates lives under it, so one directory swap replaces it all
@@ -33,7 +35,6 @@ PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # `org/fashion_mnist` holding `fashion_mnist.py` there. The card's `configs` name only `data/`, so neither
 # `load_dataset` nor the dataset viewer reads it.
 SOURCE_DIR = "source"
-SHARD_PATTERN = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$")
 
 
 def shard_path(config: str, split: str, index: int, count: int) -> str:

@@ -1,6 +1,6 @@
 """Publish the built Hub copy: check it, then upload what changed in one commit.
 
-    python scripts/push_to_hub.py REPO_ID [--repo-dir DIR] [--dry-run] [--private]
+    python -m scripts.push_to_hub REPO_ID [--repo-dir DIR] [--dry-run] [--private]
                                   [--create-pr] [--revision BRANCH] [--message TEXT] [--token-file PATH]
 
 What is uploaded (`upload_set`): the card, `dataset_infos.json`, the preview, the checksums
@@ -37,9 +37,6 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
-
-if __package__ in (None, ""):  # run as `python scripts/push_to_hub.py`
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import httpx2
 from datasets.utils.metadata import MetadataConfigs
@@ -78,7 +75,7 @@ def upload_set(
     if missing:
         raise PushError(
             f"{repo_dir}: {', '.join(missing)} not found; build the Hub copy first: "
-            f"python scripts/build.py --repo-dir {repo_dir}"
+            f"python -m scripts.build --repo-dir {repo_dir}"
         )
     data_files = set()
     for pattern in data_file_patterns(repo_dir):
@@ -325,42 +322,54 @@ def push(
     # Shared with other readers, exclusive of a build's commit: the copy verified is the copy uploaded.
     try:
         with repo_lock.reading(repo_dir):
-            return _push_verified(api, repo_id, repo_dir, dry_run, private, create_pr, revision, message, archives)
+            options = PushOptions(
+                dry_run=dry_run, private=private, create_pr=create_pr, revision=revision, message=message
+            )
+            return _push_verified(api, repo_id, repo_dir, options, archives)
     except repo_lock.RepoBusyError as error:
         raise PushError(f"Refusing to push datasets/{repo_id}: {error} Nothing was sent.") from error
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PushOptions:
+    """How one push commits: named fields, so that two booleans side by side cannot be swapped unnoticed."""
+
+    dry_run: bool
+    private: bool
+    create_pr: bool
+    revision: str | None
+    message: str
 
 
 def _push_verified(
     api: HfApi,
     repo_id: str,
     repo_dir: str | pathlib.Path,
-    dry_run: bool,
-    private: bool,
-    create_pr: bool,
-    revision: str | None,
-    message: str,
+    options: PushOptions,
     archives: Sequence[fashion_mnist.Archive],
 ) -> PushResult:
+    """`push` once the copy is locked for reading: verify, plan, then commit as `options` say."""
+    revision = options.revision
     check_verified(repo_dir, archives)
     check_reachable(api.endpoint, repo_id)
     with hub_errors(api.endpoint, repo_id, revision):
         plan = plan_push(api, repo_id, repo_dir, revision=revision)
-    if dry_run or plan.empty:
-        return PushResult(plan, dry_run, None)
+    if options.dry_run or plan.empty:
+        return PushResult(plan, options.dry_run, None)
     check_upload_set(repo_dir, plan.files)  # the set the plan read, checked again just before sending
     with hub_errors(api.endpoint, repo_id, revision, remote=lambda: remote_after_failure(api, plan)):
         if not plan.repo_exists:
-            api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
+            api.create_repo(repo_id, repo_type=REPO_TYPE, private=options.private, exist_ok=True)
         commit = api.create_commit(
             repo_id,
             plan.operations(),
-            commit_message=message,
+            commit_message=options.message,
             repo_type=REPO_TYPE,
             revision=revision,
-            create_pr=create_pr,
+            create_pr=options.create_pr,
             parent_commit=plan.head,
         )
-    return PushResult(plan, dry_run, commit)
+    return PushResult(plan, options.dry_run, commit)
 
 
 # --- Checks, each failing with a message that says what to do ---------------------------

@@ -26,14 +26,9 @@ import json
 import os
 import pathlib
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 
-if __package__ in (None, ""):  # imported by a script run as `python scripts/x.py`
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from fashion_mnist import pause_point
 from scripts import layout
 
 BUILD_LOCK = ".build.lock"
@@ -110,7 +105,6 @@ def commit(repo_dir: pathlib.Path, work_dir: pathlib.Path) -> None:
             json.dump(journal, file)
             file.flush()
             os.fsync(file.fileno())
-        pause_point("commit-journal")
         roll_forward(repo_dir, work_dir)
 
 
@@ -129,13 +123,16 @@ def roll_forward(repo_dir: pathlib.Path, work_dir: pathlib.Path) -> None:
         swapped = False
     if not swapped:
         _swap(staged / layout.DATA_DIR, target, work_dir / "previous")
-    pause_point("commit-swapped")
     for name in journal["files"]:
-        if (staged / name).exists():
-            os.replace(staged / name, repo_dir / name)
-        pause_point(f"commit-{name}")
+        replace_file(staged, repo_dir, name)
     (work_dir / JOURNAL).unlink()
     shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def replace_file(staged: pathlib.Path, repo_dir: pathlib.Path, name: str) -> None:
+    """One step of the commit after data/: the staged file `name` replaces the repository's, if not done yet."""
+    if (staged / name).exists():
+        os.replace(staged / name, repo_dir / name)
 
 
 def _swap(new: pathlib.Path, target: pathlib.Path, previous: pathlib.Path) -> None:

@@ -1,6 +1,6 @@
 """Audit a built repository before it is pushed; exit non-zero on any difference.
 
-    python scripts/verify.py [--repo-dir DIR] [--data-dir DIR]
+    python -m scripts.verify [--repo-dir DIR] [--data-dir DIR]
 
 Checks that the shards are the ones the card's `configs` name, that the card, the
 infos and the files agree (counts, sizes, hashes, row groups, features), and proves
@@ -21,9 +21,6 @@ import pathlib
 import struct
 import sys
 from collections.abc import Sequence
-
-if __package__ in (None, ""):  # run as `python scripts/verify.py`
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import datasets
 import numpy as np
@@ -47,7 +44,7 @@ class VerificationError(Exception):
         listing = "\n".join(f"  - {problem}" for problem in problems)
         super().__init__(
             f"{repo_dir} failed verification ({len(problems)} problem(s)):\n{listing}\n"
-            "Rebuild with scripts/build.py and verify again; do not push this copy."
+            "Rebuild with `python -m scripts.build` and verify again; do not push this copy."
         )
 
 

@@ -22,13 +22,14 @@ os.environ.pop("HF_TOKEN", None)
 
 import pytest  # noqa: E402 - after the cache paths are set
 
+from local_hub import LocalHub, clients_pointed_at  # noqa: E402 - imports datasets
+from scripts import layout  # noqa: E402
 from tests.helpers import synthetic  # noqa: E402 - imports datasets
-from tests.helpers.local_hub import LocalHub, clients_pointed_at  # noqa: E402 - imports datasets
 
 if TYPE_CHECKING:
     from benchmarks.harness import Setup  # imports torch: only where a benchmark test asks for it
 
-HUB_REPO = "org/fashion_mnist"
+HUB_REPO = layout.REPO_ID  # the repo id the local Hub serves the real build under
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 REAL_ARCHIVES = pathlib.Path(os.environ.get("FASHION_MNIST_ARCHIVES", PROJECT_ROOT.parent / "shared" / "fashion-mnist"))

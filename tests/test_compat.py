@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 
 import fashion_mnist
+from local_hub import LocalHub
 from tests.conftest import HUB_REPO, PROJECT_ROOT
 from tests.helpers import compat_envs
-from tests.helpers.local_hub import LocalHub
 from tests.helpers.synthetic import read_idx_gz
 
 pytestmark = pytest.mark.compat

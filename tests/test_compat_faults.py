@@ -42,11 +42,11 @@ import tempfile
 
 import pytest
 
+from local_hub import FaultKind, Faults, LocalHub
 from tests.conftest import HUB_REPO
 from tests.helpers import compat_envs
 from tests.helpers.archives import split_examples
 from tests.helpers.bounded import run_bounded
-from tests.helpers.local_hub import FaultKind, Faults, LocalHub
 
 pytestmark = pytest.mark.compat
 

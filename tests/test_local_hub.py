@@ -17,9 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 import fashion_mnist
-from scripts import layout
-from tests.conftest import HUB_REPO
-from tests.helpers.local_hub import (
+from local_hub import (
     COUNTS_PATH,
     PACE_BURST,
     FaultKind,
@@ -30,6 +28,8 @@ from tests.helpers.local_hub import (
     StoredObject,
     free_port,
 )
+from scripts import layout
+from tests.conftest import HUB_REPO
 
 SHARD = layout.shard_path(fashion_mnist.NAME, "test", 0, fashion_mnist.NUM_SHARDS["test"])
 

@@ -2,7 +2,7 @@
 
 Users stream `org/fashion_mnist` into the `transformers` Trainer for hours; in `datasets`
 a Hub fault mid-run has stopped long runs (huggingface/datasets#3049, #6172). Here the local
-Hub's front (`tests.helpers.local_hub.Faults`) fails the Parquet reads of one epoch of the
+Hub's front (`local_hub.Faults`) fails the Parquet reads of one epoch of the
 test split, read as the Trainer reads it (`tests.helpers.fault_epoch`: a DataLoader over
 `examples/train_trainer.py`'s `stream`), and each epoch must either give every example
 exactly once or stop with a clear error, in a process the test kills if it outlives its bound.
@@ -50,10 +50,10 @@ from collections.abc import Iterator
 import pytest
 
 import fashion_mnist
+from local_hub import FaultKind, Faults, LocalHub, RangeFront
 from tests.conftest import HUB_REPO, PROJECT_ROOT
 from tests.helpers.archives import split_examples
 from tests.helpers.bounded import run_bounded
-from tests.helpers.local_hub import FaultKind, Faults, LocalHub, RangeFront
 
 SPLIT = "test"
 MID_EPOCH = 16  # the 16th Parquet read: the body of the 8th of 16 shards (a footer and a body a shard)

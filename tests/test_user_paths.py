@@ -25,11 +25,11 @@ import torch
 from huggingface_hub import HfFileSystem, snapshot_download
 
 import fashion_mnist
+from local_hub import free_port
 from recipes import stream_pixels
 from scripts import layout, push_to_hub
 from tests.conftest import HUB_REPO
 from tests.helpers.archives import model_input_examples, pixel_digest, split_arrays, split_examples
-from tests.helpers.local_hub import free_port
 
 SPLIT_SIZES = {"train": 60_000, "test": 10_000}
 SAMPLE_INDICES = {"train": (0, 7_499, 7_500, 59_999), "test": (0, 4_999, 5_000, 9_999)}  # first, last, shard edges

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,7 +19,7 @@ def test_this_copy_has_the_files_the_build_writes(bench_setup: Setup) -> None:
     for split in fashion_mnist.SPLITS:
         for config in fashion_mnist.FEATURES:
             paths = bench_copies.shard_paths(bench_setup.repo, config, split)
-            assert paths and all(layout.SHARD_PATTERN.match(path.name) for path in paths)
+            assert paths and all(re.fullmatch(rf"{split}-\d{{5}}-of-\d{{5}}\.parquet", path.name) for path in paths)
         assert bench_copies.num_rows(bench_setup.repo, split) == synthetic.SIZES[split]
 
 

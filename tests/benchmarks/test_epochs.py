@@ -8,8 +8,8 @@ import pytest
 from benchmarks import epochs, report
 from benchmarks.harness import Setup
 
-TARGETS = ("epoch_ratio_pixels_plain", "epoch_ratio_image_plain", "stream_ratio_pixels", "stream_ratio_image",
-           "stream_scaling_2w")  # fmt: skip
+TARGETS = ("epoch_ratio_pixels_plain", "epoch_ratio_image_plain", "stream_ratio_pixels_2w",
+           "stream_ratio_image_2w", "stream_scaling_2w_image")  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """benchmarks/run.py end to end on tiny synthetic archives: the default run measures every target, nothing is timed.
 
-Each section's own figures, in the long run too, are tested beside its module (tests/test_bench_*.py).
+Each section's own figures, in the long run too, are tested beside its module (tests/benchmarks/test_*.py).
 """
 
 from __future__ import annotations

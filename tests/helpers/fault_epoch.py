@@ -28,16 +28,7 @@ import transformers
 
 from examples import train_trainer
 from tests.helpers.archives import model_input_examples
-
-
-def describe_error(error: BaseException) -> dict[str, str | None]:
-    """What stopped the epoch, and what caused it (`datasets` wraps the last retry's error as the cause)."""
-    cause = error.__cause__ or error.__context__
-    return {
-        "type": type(error).__name__,
-        "message": str(error)[:2000],
-        "cause": f"{type(cause).__name__}: {str(cause)[:500]}" if cause is not None else None,
-    }
+from tests.helpers.fault_probe import describe_error  # the compat probe's: the same report in every version
 
 
 def epoch(spec: dict[str, Any]) -> dict[str, Any]:

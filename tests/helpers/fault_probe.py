@@ -3,7 +3,7 @@
 Run with the python of a compat virtual environment (see `tests/helpers/compat_envs.py`), not
 the project's: it imports nothing of the project, only `datasets`, numpy and PIL.
 
-    HF_ENDPOINT=http://127.0.0.1:PORT python fault_probe.py SPEC_JSON
+    HF_ENDPOINT=http://127.0.0.1:PORT python tests/helpers/fault_probe.py SPEC_JSON
 
 SPEC_JSON: {"repo_id", "split"}. The epoch is `load_dataset(repo_id, split=split, streaming=True)`
 iterated to its end with the version's own defaults: every retry and timeout is what a user of
@@ -25,11 +25,12 @@ import numpy as np
 
 
 def pixel_digest(image: object) -> str:
-    """SHA-1 of the decoded pixels, as `tests/helpers/stream_rank.pixel_digest` computes it."""
+    """SHA-1 of the decoded pixels, as `tests/helpers/archives.pixel_digest` computes it."""
     return hashlib.sha1(np.ascontiguousarray(np.asarray(image, dtype=np.uint8)).tobytes()).hexdigest()
 
 
 def describe_error(error: BaseException) -> dict[str, str | None]:
+    """What stopped the epoch, and what caused it (`datasets` wraps the last retry's error as the cause)."""
     cause = error.__cause__ or error.__context__
     return {
         "type": type(error).__name__,

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import http.server
-import re
-import socket
-import struct
 import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Literal
+
+from local_hub.front import UNSATISFIABLE, range_bounds, reset_connection
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,9 +73,6 @@ class Request:
     path: str
 
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
-
-
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
 
@@ -97,12 +93,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(404, b"", head)
             return
         body, status, extra = route.body, 200, {"Accept-Ranges": "bytes"}
-        match = _RANGE.match(self.headers.get("Range", ""))
-        if match and route.behaviour == "serve" and body and any(match.groups()):
-            start, end = _range_bounds(match.group(1), match.group(2), len(body))
-            if start >= len(body) or start > end:
+        bounds = range_bounds(self.headers.get("Range", ""), len(body))
+        if bounds is not None and route.behaviour == "serve" and body:
+            if bounds == UNSATISFIABLE:
                 self._send(416, b"", head, {"Content-Range": f"bytes */{len(body)}"})
                 return
+            start, end = bounds
             extra["Content-Range"] = f"bytes {start}-{end}/{len(body)}"
             body, status = body[start : end + 1], 206
         if route.behaviour == "drop" and not head:
@@ -126,10 +122,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body[: len(body) // 2])
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.rfile.close()  # the socket is only really closed once no file object refers to it
-        self.connection.close()
-        self.close_connection = True
+        reset_connection(self)
 
     def _hostile(self, route: Route) -> None:
         """Stall, stay silent, or stream zeros until the client gives up or the server stops."""
@@ -164,13 +157,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: `requests` is the log tests read."""
-
-
-def _range_bounds(first: str, last: str, size: int) -> tuple[int, int]:
-    """Inclusive byte bounds of `bytes=first-last` (either may be empty) for a body of `size` bytes."""
-    if not first:  # suffix range: the last `last` bytes
-        return max(size - int(last), 0), size - 1
-    return int(first), min(int(last), size - 1) if last else size - 1
 
 
 class _Server(http.server.ThreadingHTTPServer):

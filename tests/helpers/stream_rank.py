@@ -19,9 +19,9 @@ import torch.distributed as dist
 from datasets import load_dataset
 from datasets.distributed import split_dataset_by_node
 
+from scripts.layout import REPO_ID
 from tests.helpers.archives import pixel_digest
 
-REPO_ID = "org/fashion_mnist"
 RENDEZVOUS_TIMEOUT = datetime.timedelta(seconds=120)
 
 

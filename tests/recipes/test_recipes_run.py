@@ -24,10 +24,10 @@ import tempfile
 import pytest
 
 import fashion_mnist
-from scripts import card
+from local_hub import LocalHub
+from scripts import card, layout
 from tests.conftest import HUB_REPO
 from tests.helpers import compat_envs
-from tests.helpers.local_hub import LocalHub
 
 pytestmark = pytest.mark.compat
 
@@ -109,7 +109,7 @@ def problems_in(summary: dict) -> list[str]:
 
 
 def test_every_recipe_runs_against_the_local_hub(tools_python: pathlib.Path, local_hub: LocalHub) -> None:
-    assert card.RECIPE_REPO_ID == HUB_REPO, "the local Hub serves the copy under the repo id the recipes name"
+    assert layout.REPO_ID == HUB_REPO, "the local Hub serves the copy under the repo id the recipes name"
     recipes = card.recipe_files()
     assert recipes, "recipes/ holds no recipe"
 

@@ -1,12 +1,13 @@
 """scripts/build.py killed at any moment, and two builds at once: the repository is never left damaged.
 
 A real build runs in a child process (`build_repo` with two `num_proc` workers) and pauses at a
-named step (`FASHION_MNIST_PAUSE_AT`, see `fashion_mnist.pause_point`) so the test can SIGKILL it
-exactly there. Then: no process of the build is left (every process carrying the test's marker
-variable is found through /proc, whoever its parent now is), verify passes (on the previous copy,
-or on the new one when the kill came inside the commit, which the reader finishes), and the next
-build removes what the killed one left and succeeds. The child builds other content (inverted
-images) than the repository holds, so a mix of the two copies could not pass verify.
+named step (`tests/helpers/paused_build.py` installs the pause in the child; the build has no
+hook) so the test can SIGKILL it exactly there. Then: no process of the build is left (every
+process carrying the test's marker variable is found through /proc, whoever its parent now
+is), verify passes (on the previous copy, or on the new one when the kill came inside the
+commit, which the reader finishes), and the next build removes what the killed one left and
+succeeds. The child builds other content (inverted images) than the repository holds, so a
+mix of the two copies could not pass verify.
 """
 
 from __future__ import annotations
@@ -28,14 +29,6 @@ from tests.conftest import PROJECT_ROOT
 from tests.helpers import synthetic
 from tests.scripts.test_build import build_synthetic, file_digests
 
-_CHILD = """
-import sys
-from scripts import build
-from tests.helpers import synthetic
-repo, archives = sys.argv[1:3]
-table = synthetic.table_of(archives)
-build.build_repo(repo, num_proc=2, data_dir=archives, mirrors=[], system_dirs=[], archives=table)
-"""
 # step -> which copy verify must find after the kill: the previous one, or the new one the commit promised
 STEPS = {
     "generate": "previous",  # inside the num_proc workers, while they write shards
@@ -76,9 +69,9 @@ class PausedBuild:
 
     def __init__(self, repo: pathlib.Path, archives: pathlib.Path, step: str) -> None:
         self.mark = f"FASHION_MNIST_TEST_MARK={uuid.uuid4().hex}"
-        env = {**os.environ, "FASHION_MNIST_PAUSE_AT": step, self.mark.split("=")[0]: self.mark.split("=")[1]}
+        env = {**os.environ, self.mark.split("=")[0]: self.mark.split("=")[1]}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(repo), str(archives)],
+            [sys.executable, "-m", "tests.helpers.paused_build", str(repo), str(archives), step],
             cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         self.output = b""

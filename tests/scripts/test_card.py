@@ -75,8 +75,8 @@ def test_missing_block_is_a_clear_error(facts: card.CardFacts) -> None:
 def test_a_recipe_is_included_verbatim_with_the_copys_repo_id(facts: card.CardFacts) -> None:
     rendered = card.render_card(TEMPLATE, facts)
     recipe = (layout.PROJECT_ROOT / "recipes" / "quick_start.py").read_text(encoding="utf-8")
-    assert PYTHON_BLOCK.findall(rendered) == [recipe.replace(card.RECIPE_REPO_ID, "someone/fmnist")]
-    assert card.RECIPE_REPO_ID not in rendered
+    assert PYTHON_BLOCK.findall(rendered) == [recipe.replace(layout.REPO_ID, "someone/fmnist")]
+    assert layout.REPO_ID not in rendered
 
 
 def test_a_missing_recipe_is_a_clear_error(facts: card.CardFacts) -> None:

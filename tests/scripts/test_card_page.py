@@ -107,7 +107,7 @@ def test_no_marker_or_comment_shows_as_text(page: list[Token]) -> None:
 def test_every_python_block_is_a_recipe_file(page: list[Token]) -> None:
     recipes = {path.read_text(encoding="utf-8") for path in card.recipe_files()}
     blocks = [t.content for t in page if t.type == "fence" and t.info == "python"]
-    assert blocks and all(block.replace("org/fashion_mnist", card.RECIPE_REPO_ID) in recipes for block in blocks)
+    assert blocks and all(block.replace("org/fashion_mnist", layout.REPO_ID) in recipes for block in blocks)
 
 
 def test_the_performance_part_holds_no_verdicts(page: list[Token]) -> None:

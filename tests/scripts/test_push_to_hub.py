@@ -1,6 +1,6 @@
 """scripts/push_to_hub.py end to end: real `HfApi` writes into a local Hub, and reads back through olah.
 
-The Hub's write API is answered by `tests.helpers.hub_write_front.WritableHub` (a test double:
+The Hub's write API is answered by `local_hub.write_api.WritableHub` (a test double:
 no open-source server implements it), which applies each commit to the git repository
 that olah serves; every read (the plan's file list, `load_dataset`) goes to olah. The
 push runs its real code path: `create_repo`, then one `create_commit` (preupload, LFS
@@ -34,10 +34,9 @@ from huggingface_hub import HfApi, constants
 from huggingface_hub.utils import _http
 
 import fashion_mnist
+from local_hub import clients_pointed_at, free_port, write_api
+from local_hub.write_api import Received, WritableHub
 from scripts import build, layout, push_to_hub, repo_lock
-from tests.helpers import hub_write_front
-from tests.helpers.hub_write_front import Received, WritableHub
-from tests.helpers.local_hub import clients_pointed_at, free_port
 from tests.helpers.synthetic import make_arrays, read_idx_gz
 
 TOKEN = "hf_local_write_front_token"  # the only token the front accepts for writes
@@ -111,7 +110,7 @@ def loads_as(repo_id: str, arrays: dict[str, np.ndarray], cache: pathlib.Path, r
 def run_cli(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
     """The CLI in a fresh process: huggingface_hub's own endpoint and token resolution, from `env`."""
     return subprocess.run(
-        [sys.executable, str(layout.PROJECT_ROOT / "scripts" / "push_to_hub.py"), *args],
+        [sys.executable, "-m", "scripts.push_to_hub", *args],
         env={**os.environ, **env},
         input=stdin,
         capture_output=True,
@@ -446,7 +445,7 @@ FAULTS = {
     "server error": ("commit", 500, "Internal Error", {}, 1),
     "server error, retried": ("preupload", 503, "Service Unavailable", {}, 6),
     "lost connection": ("commit", None, "", {}, 1),
-    "lost connection while planning": (hub_write_front.API_READ, None, "", {}, 1),
+    "lost connection while planning": (write_api.API_READ, None, "", {}, 1),
 }
 EXPECTED = {
     "busy": r"datasets/{repo} at {endpoint} is busy \(HTTP 409: Another commit is in progress on this repo\): "
@@ -525,7 +524,7 @@ def test_cli_reports_a_hub_failure_in_one_line_without_a_traceback(
     expected = EXPECTED[fault].format(repo=re.escape(repo_id), endpoint=re.escape(endpoint), unchanged=unchanged)
     assert re.fullmatch("push_to_hub: " + expected, line), done.stderr
     assert hub.ref(repo_id, "refs/heads/main") == head
-    assert hub.files(repo_id) == {".gitattributes": hub_write_front.GITATTRIBUTES.encode()}
+    assert hub.files(repo_id) == {".gitattributes": write_api.GITATTRIBUTES.encode()}
 
 
 def test_copy_held_by_a_stuck_build_commit_is_refused_in_one_line(

@@ -49,21 +49,15 @@ import os
 import pathlib
 import re
 import secrets
-import subprocess
 import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from tests.helpers.local_hub import (
-    LFS_SUFFIXES,
-    LocalHub,
-    _FrontHandler,
-    _git,
-    _lfs_object,
-    _lfs_pointer_text,
-)
+from local_hub.front import FrontHandler
+from local_hub.olah import LocalHub
+from local_hub.storage import LFS_SUFFIXES, git, git_bytes, lfs_object_path, lfs_pointer_text
 
 GITATTRIBUTES = "".join(f"*{suffix} filter=lfs diff=lfs merge=lfs -text\n" for suffix in LFS_SUFFIXES)
 LFS_THRESHOLD = 10 * 1024 * 1024  # the Hub stores files of 10 MB and more in LFS whatever their name
@@ -156,30 +150,30 @@ class WritableHub(LocalHub):
         self._actions[route] = action
 
     def repo_dir(self, repo_id: str) -> pathlib.Path:
-        return self.mirrors / "datasets" / repo_id
+        return self.store.repo_dir(repo_id)
 
     def ref(self, repo_id: str, ref: str) -> str | None:
         """The commit `ref` (e.g. refs/heads/main, refs/pr/1) points at; None if there is no such ref."""
-        found = _git(self.repo_dir(repo_id), "for-each-ref", "--format=%(objectname)", ref)
+        found = git(self.repo_dir(repo_id), "for-each-ref", "--format=%(objectname)", ref)
         return found or None
 
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         """Path -> content of every file at `revision`, LFS files resolved to their stored content."""
         repo = self.repo_dir(repo_id)
-        paths = _git(repo, "ls-tree", "-r", "--name-only", revision).splitlines()
+        paths = git(repo, "ls-tree", "-r", "--name-only", revision).splitlines()
         contents = {}
         for path in paths:
-            blob = _git_bytes(repo, "cat-file", "blob", f"{revision}:{path}")
+            blob = git_bytes(repo, "cat-file", "blob", f"{revision}:{path}")
             pointer = re.match(rb"version https://git-lfs.github.com/spec/v1\noid sha256:([0-9a-f]{64})\n", blob)
-            contents[path] = _lfs_object(repo / ".git", pointer[1].decode()).read_bytes() if pointer else blob
+            contents[path] = lfs_object_path(repo / ".git", pointer[1].decode()).read_bytes() if pointer else blob
         return contents
 
     # --- The routes --------------------------------------------------------------------
 
-    def _routes(self) -> Callable[[_FrontHandler], bool]:
+    def routes(self) -> Callable[[FrontHandler], bool]:
         return self._answer
 
-    def _answer(self, handler: _FrontHandler) -> bool:
+    def _answer(self, handler: FrontHandler) -> bool:
         url = urllib.parse.urlsplit(handler.path)
         route, arguments = _route(handler.command, url.path)
         name = route or (API_READ if url.path.startswith("/api/") else None)
@@ -225,17 +219,17 @@ class WritableHub(LocalHub):
             cut, self._cuts = self._cuts > 0, max(self._cuts - 1, 0)
         return cut
 
-    def _record(self, handler: _FrontHandler, body: bytes, route: str | None) -> None:
+    def _record(self, handler: FrontHandler, body: bytes, route: str | None) -> None:
         self.received.append(Received(handler.command, handler.path, dict(handler.headers.items()), body, route))
 
-    def _check_token(self, handler: _FrontHandler) -> None:
+    def _check_token(self, handler: FrontHandler) -> None:
         given = handler.headers.get("Authorization", "")
         if not given.startswith("Bearer ") or (self.token is not None and given != f"Bearer {self.token}"):
             raise HubError(401, "Invalid credentials in Authorization header")
 
     def _send(
         self,
-        handler: _FrontHandler,
+        handler: FrontHandler,
         status: int,
         answer: dict,
         error: HubError | None = None,
@@ -254,7 +248,7 @@ class WritableHub(LocalHub):
         handler.end_headers()
         handler.wfile.write(payload)
 
-    def _cut_off(self, handler: _FrontHandler) -> None:
+    def _cut_off(self, handler: FrontHandler) -> None:
         """Read half of the upload, answer nothing and close the connection: the client sees a network error."""
         length = int(handler.headers.get("Content-Length") or 0)
         partial = handler.rfile.read(length // 2) if length else handler.rfile.readline()
@@ -273,7 +267,7 @@ class WritableHub(LocalHub):
             raise HubError(404, f"Invalid rev id: {branch}", "RevisionNotFound")
         return head
 
-    def _create_repo(self, handler: _FrontHandler, body: bytes, query: dict, **_: str) -> tuple[int, dict]:
+    def _create_repo(self, handler: FrontHandler, body: bytes, query: dict, **_: str) -> tuple[int, dict]:
         request = json.loads(body)
         repo_id = f"{request.get('organization')}/{request['name']}"
         if request.get("type") != "dataset":
@@ -288,10 +282,10 @@ class WritableHub(LocalHub):
             self.publish(repo_id, {".gitattributes": attributes}, message="initial commit")
         return 200, {"url": url, "name": repo_id}
 
-    def _validate_yaml(self, handler: _FrontHandler, body: bytes, query: dict, **_: str) -> tuple[int, dict]:
+    def _validate_yaml(self, handler: FrontHandler, body: bytes, query: dict, **_: str) -> tuple[int, dict]:
         return 200, {"errors": [], "warnings": []}
 
-    def _preupload(self, handler: _FrontHandler, body: bytes, query: dict, repo: str, rev: str) -> tuple[int, dict]:
+    def _preupload(self, handler: FrontHandler, body: bytes, query: dict, repo: str, rev: str) -> tuple[int, dict]:
         self._existing(repo)
         self._head(repo, urllib.parse.unquote(rev))
         files = []
@@ -301,7 +295,7 @@ class WritableHub(LocalHub):
             files.append({"path": entry["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False})
         return 200, {"files": files}
 
-    def _lfs_batch(self, handler: _FrontHandler, body: bytes, query: dict, repo: str) -> tuple[int, dict]:
+    def _lfs_batch(self, handler: FrontHandler, body: bytes, query: dict, repo: str) -> tuple[int, dict]:
         git_dir = self._existing(repo) / ".git"
         request = json.loads(body)
         if request.get("operation") != "upload" or "basic" not in request.get("transfers", ["basic"]):
@@ -310,7 +304,7 @@ class WritableHub(LocalHub):
         for wanted in request["objects"]:
             oid, size = wanted["oid"], wanted["size"]
             answer: dict[str, Any] = {"oid": oid, "size": size, "authenticated": True}
-            stored = _lfs_object(git_dir, oid)
+            stored = lfs_object_path(git_dir, oid)
             if not (stored.is_file() and stored.stat().st_size == size):  # already there: no actions, no upload
                 base = f"{handler.server.front_url}/__lfs__"
                 key = secrets.token_hex(16)
@@ -322,29 +316,29 @@ class WritableHub(LocalHub):
             objects.append(answer)
         return 200, {"transfer": "basic", "objects": objects}
 
-    def _lfs_upload(self, handler: _FrontHandler, body: bytes, query: dict, oid: str) -> tuple[int, dict]:
+    def _lfs_upload(self, handler: FrontHandler, body: bytes, query: dict, oid: str) -> tuple[int, dict]:
         repo, signed_oid = self._upload_keys.get(query.get("key", ""), ("", ""))
         if signed_oid != oid:
             raise HubError(403, "this upload URL was not issued for this object")
         git_dir = self._existing(repo) / ".git"
         if hashlib.sha256(body).hexdigest() != oid:
             raise HubError(400, f"the uploaded content does not hash to {oid}")
-        stored = _lfs_object(git_dir, oid)
+        stored = lfs_object_path(git_dir, oid)
         stored.parent.mkdir(parents=True, exist_ok=True)
         partial = stored.with_name(f"{oid}.partial-{threading.get_ident()}")
         partial.write_bytes(body)
         os.replace(partial, stored)
         return 200, {}
 
-    def _lfs_verify(self, handler: _FrontHandler, body: bytes, query: dict) -> tuple[int, dict]:
+    def _lfs_verify(self, handler: FrontHandler, body: bytes, query: dict) -> tuple[int, dict]:
         git_dir = self._existing(query.get("repo", "")) / ".git"
         request = json.loads(body)
-        stored = _lfs_object(git_dir, request["oid"])
+        stored = lfs_object_path(git_dir, request["oid"])
         if not (stored.is_file() and stored.stat().st_size == request["size"]):
             raise HubError(404, f"LFS object {request['oid']} of {request['size']} bytes not found")
         return 200, {}
 
-    def _commit(self, handler: _FrontHandler, body: bytes, query: dict, repo: str, rev: str) -> tuple[int, dict]:
+    def _commit(self, handler: FrontHandler, body: bytes, query: dict, repo: str, rev: str) -> tuple[int, dict]:
         repo_dir = self._existing(repo)
         branch = urllib.parse.unquote(rev)
         header, *operations = (json.loads(line) for line in body.splitlines() if line.strip())
@@ -359,21 +353,21 @@ class WritableHub(LocalHub):
             base = f"{handler.server.front_url}/datasets/{repo}"
             answer = {"success": True, "commitOid": commit, "commitUrl": f"{base}/commit/{commit}"}
             if query.get("create_pr") == "1":
-                number = 1 + sum(1 for _ in _git(repo_dir, "for-each-ref", "refs/pr/").splitlines())
-                _git(repo_dir, "update-ref", f"refs/pr/{number}", commit, NO_PARENT)
+                number = 1 + sum(1 for _ in git(repo_dir, "for-each-ref", "refs/pr/").splitlines())
+                git(repo_dir, "update-ref", f"refs/pr/{number}", commit, NO_PARENT)
                 answer |= {"pullRequestUrl": f"{base}/discussions/{number}", "pullRequestNum": number}
             else:
-                _git(repo_dir, "update-ref", f"refs/heads/{branch}", commit, head)
+                git(repo_dir, "update-ref", f"refs/heads/{branch}", commit, head)
                 if branch == "main":
-                    self._write_meta_head(repo, commit)
+                    self.store.write_meta_head(repo, commit)
         return 200, answer
 
     def _build_commit(self, repo_dir: pathlib.Path, head: str, operations: list[dict], header: dict) -> str:
         """A commit on top of `head` with the operations applied, built on a scratch index; no ref moves."""
         with tempfile.TemporaryDirectory(dir=self.root) as scratch:
             index = {"GIT_INDEX_FILE": str(pathlib.Path(scratch) / "index")}
-            _git(repo_dir, "read-tree", head, env=index)
-            present = set(_git(repo_dir, "ls-files", env=index).splitlines())
+            git(repo_dir, "read-tree", head, env=index)
+            present = set(git(repo_dir, "ls-files", env=index).splitlines())
             for number, operation in enumerate(operations):
                 key, value = operation["key"], operation["value"]
                 path = _checked_path(value["path"].rstrip("/") if key == "deletedFolder" else value["path"])
@@ -381,27 +375,27 @@ class WritableHub(LocalHub):
                     if key == "file":
                         content = base64.b64decode(value["content"])
                     else:
-                        stored = _lfs_object(repo_dir / ".git", value["oid"])
+                        stored = lfs_object_path(repo_dir / ".git", value["oid"])
                         if not stored.is_file():
                             raise HubError(422, f"{path}: LFS object {value['oid']} was never uploaded")
-                        content = _lfs_pointer_text(value["oid"], stored.stat().st_size)
+                        content = lfs_pointer_text(value["oid"], stored.stat().st_size)
                     blob_file = pathlib.Path(scratch) / f"blob-{number}"
                     blob_file.write_bytes(content)
-                    blob = _git(repo_dir, "hash-object", "-w", str(blob_file))
-                    _git(repo_dir, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
+                    blob = git(repo_dir, "hash-object", "-w", str(blob_file))
+                    git(repo_dir, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
                 elif key == "deletedFile":
                     if path not in present:
                         raise HubError(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
-                    _git(repo_dir, "update-index", "--force-remove", path, env=index)
+                    git(repo_dir, "update-index", "--force-remove", path, env=index)
                 elif key == "deletedFolder":
-                    _git(repo_dir, "rm", "-r", "-q", "--cached", "--ignore-unmatch", path, env=index)
+                    git(repo_dir, "rm", "-r", "-q", "--cached", "--ignore-unmatch", path, env=index)
                 else:
                     raise HubError(400, f"unknown commit operation {key!r}")
-            tree = _git(repo_dir, "write-tree", env=index)
+            tree = git(repo_dir, "write-tree", env=index)
         message = header["summary"] + (f"\n\n{header['description']}" if header.get("description") else "")
-        return _git(repo_dir, "commit-tree", tree, "-p", head, "-m", message)
+        return git(repo_dir, "commit-tree", tree, "-p", head, "-m", message)
 
-    def _create_branch(self, handler: _FrontHandler, body: bytes, query: dict, repo: str, branch: str) -> tuple:
+    def _create_branch(self, handler: FrontHandler, body: bytes, query: dict, repo: str, branch: str) -> tuple:
         repo_dir = self._existing(repo)
         branch = urllib.parse.unquote(branch)
         start = (json.loads(body) if body else {}).get("startingPoint") or "main"
@@ -409,7 +403,7 @@ class WritableHub(LocalHub):
             if self.ref(repo, f"refs/heads/{branch}") is not None:
                 raise HubError(409, f"Reference refs/heads/{branch} already exists")
             commit = self.ref(repo, f"refs/heads/{start}") or start
-            _git(repo_dir, "update-ref", f"refs/heads/{branch}", commit, NO_PARENT)
+            git(repo_dir, "update-ref", f"refs/heads/{branch}", commit, NO_PARENT)
         return 200, {}
 
 
@@ -427,8 +421,3 @@ def _checked_path(path: str) -> str:
     if not parts or path.startswith("/") or ".." in parts or parts[0] == ".git":
         raise HubError(400, f"invalid path in repo: {path!r}")
     return path
-
-
-def _git_bytes(repo: pathlib.Path, *args: str) -> bytes:
-    """`git` with binary output (file contents)."""
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=60).stdout
