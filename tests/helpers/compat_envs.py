@@ -41,6 +41,16 @@ TOOLS = [
     "polars", "duckdb", "dask[dataframe,distributed]", "pyspark", "pyspark-huggingface",
     "jax", "ray[data]", "aiohttp",
 ]  # fmt: skip
+# The clients users train with, each in an environment of its own, not layered on the project's (whose torch is the
+# CPU 2.13.0; torchvision 0.29 needs torch 2.14, a ~5.5 GB CUDA build that runs on the CPU). Pinned, so the card's
+# "Tested with" table names what the tests ran; bump a pin, run `make compat`, and the table with it.
+CLIENTS = {
+    "vision": [
+        "torch==2.14.1", "torchvision==0.29.1", "timm==1.0.31", "transformers==5.25.0", "accelerate==1.16.0",
+        "evaluate==0.4.6", "scikit-learn==1.9.1", "datasets==5.2.0", "pillow",
+    ],
+    "tensorflow": ["tensorflow-cpu==2.21.0", "keras==3.15.1", "datasets==5.2.0", "pillow"],
+}  # fmt: skip
 SCRIPT_VERSIONS = ("2.21.0", "3.6.0")  # the last releases that run loading scripts (4.0 dropped them)
 INSTALL_TIMEOUT = 900  # seconds for one environment, a cold pip cache included
 
