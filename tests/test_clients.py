@@ -108,7 +108,7 @@ def test_torchvision_fashion_mnist_equals_the_pixels_config(
         report = run_client(vision_python, "client_torchvision.py", spec, local_hub.endpoint)
         fetched = {request.path for request in mirror.requests if request.method == "GET"}
 
-    assert report["versions"]["torchvision"] == pinned("torchvision")
+    assert release(report["versions"]["torchvision"]) == pinned("torchvision")
     assert fetched == set(routes), "torchvision did not download the four archives from its mirror"
     for split, size in SPLIT_SIZES.items():
         result, images, labels = (
@@ -131,6 +131,11 @@ def pinned(package: str) -> str:
             if name == package:
                 return version
     raise KeyError(package)
+
+
+def release(version: str) -> str:
+    """`0.29.1` of `0.29.1+cu130`: the local part names the build (CUDA here), not the release pinned."""
+    return version.partition("+")[0]
 
 
 TRAINER_STEPS = 150  # batches of 64: a tenth of an epoch
@@ -170,7 +175,10 @@ def test_timm_hfds_and_hfids_train_a_one_channel_model(
     assert report["test_length"] == SPLIT_SIZES["test"]
     for prefix in ("hfds", "hfids"):  # hfids: the length comes from the split info of dataset_infos.json
         result = report[prefix]
-        assert result["length"] == result["training_length"] == SPLIT_SIZES["train"], prefix
+        assert result["length"] == SPLIT_SIZES["train"], prefix
+        # timm rounds a training stream up to whole batches (each worker's share); a map-style dataset is its rows
+        whole_batches = -(-SPLIT_SIZES["train"] // 64) * 64 if prefix == "hfids" else SPLIT_SIZES["train"]
+        assert result["training_length"] == whole_batches, prefix
         assert result["modes"] == ["L"] and result["sizes"] == [[28, 28]], prefix
         assert result["labels"] == archive_arrays["train", "labels"][:first].tolist(), prefix
         assert result["accuracy"] >= CHANCE + MARGIN, (

@@ -131,8 +131,13 @@ def main() -> int:
 
     streamed = datasets.load_dataset(spec["repo"], streaming=True)
     features = streamed["train"].features
-    train = streamed["train"].shuffle(seed=0, buffer_size=1_000).map(train_transform, batched=True)
-    test = streamed["test"].take(spec["eval_rows"]).map(eval_transform, batched=True)
+    # A stream has no with_transform; its map keeps the input columns unless told to drop them.
+    train = (
+        streamed["train"]
+        .shuffle(seed=0, buffer_size=1_000)
+        .map(train_transform, batched=True, remove_columns=["image"])
+    )
+    test = streamed["test"].take(spec["eval_rows"]).map(eval_transform, batched=True, remove_columns=["image"])
     report["streamed"] = train_and_evaluate(spec, "streamed", train, test, features, image_processor)
     print(json.dumps(report))
     return 0
