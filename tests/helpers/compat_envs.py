@@ -36,7 +36,7 @@ MATRIX = {
 # datasets 5.x, pandas), whose packages a `.pth` file puts on the path, so only these are installed.
 # pyspark is the big one (~400 MB); pip's cache keeps a second install quick. JAX (CPU, ~380 MB with scipy) and
 # Ray Data (~250 MB) add about 40 s and 85 s to a fresh install; aiohttp: Ray Data imports fsspec's http module
-# for every file system. TensorFlow is left out: 1.4 GB and 2.5 minutes more (the card says what serves it).
+# for every file system. TensorFlow has an environment of its own (CLIENTS), as do torchvision, timm and transformers.
 TOOLS = [
     "polars", "duckdb", "dask[dataframe,distributed]", "pyspark", "pyspark-huggingface",
     "jax", "ray[data]", "aiohttp",
