@@ -3,7 +3,7 @@
 The files are those of `recipes/` (whatever they are today: none is listed here; the card
 includes each verbatim, `tests/scripts/test_card.py` checks that), and each runs in its own
 process with `tests/helpers/recipe_runner.py`, in an environment holding the card's tools
-(`compat_envs.TOOLS` layered on the project's; a recipe importing a client of `compat_envs.CLIENTS`
+(`compat_envs.TOOLS` layered on the project's; a recipe using a client of `compat_envs.CLIENTS`
 runs in that client's environment), with HF_ENDPOINT naming the local Hub, which
 serves the real build as `org/fashion_mnist`, the repo id the files name, and a fresh HF_HOME.
 The runner summarises what each block bound; the checks here hold for any block: a
@@ -44,21 +44,26 @@ BATCH = 256  # the card's batch size: a loop's last batch (or its indices) holds
 NUM_LABELS = len(fashion_mnist.LABEL_NAMES)
 
 
-# A recipe importing one of these runs in that client's environment; every other one in the tools' environment.
-CLIENT_ENVIRONMENTS = {"tensorflow": "tensorflow", "timm": "vision", "transformers": "vision", "torchvision": "vision"}
+# A recipe importing one of these packages (or calling `to_tf_dataset`, which imports TensorFlow itself) runs in
+# that client's environment; every other one in the tools' environment.
+CLIENT_ENVIRONMENTS = {
+    "tensorflow": "tensorflow", "to_tf_dataset": "tensorflow",
+    "timm": "vision", "transformers": "vision", "torchvision": "vision",
+}  # fmt: skip
 
 
 def environment_of(recipe: pathlib.Path) -> str:
-    """The compat environment `recipe` needs, from the top-level packages it imports."""
-    tree = ast.parse(recipe.read_text(encoding="utf-8"))
-    imported = {
-        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
-    }
-    imported |= {
-        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
-    }
-    needed = {CLIENT_ENVIRONMENTS[name] for name in imported & CLIENT_ENVIRONMENTS.keys()}
-    assert len(needed) <= 1, f"{recipe.name} imports clients of several environments: {sorted(needed)}"
+    """The compat environment `recipe` needs, from the top-level packages it imports and the methods it calls."""
+    used = set()
+    for node in ast.walk(ast.parse(recipe.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            used |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            used.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Attribute):
+            used.add(node.attr)
+    needed = {CLIENT_ENVIRONMENTS[name] for name in used & CLIENT_ENVIRONMENTS.keys()}
+    assert len(needed) <= 1, f"{recipe.name} uses clients of several environments: {sorted(needed)}"
     return needed.pop() if needed else "tools"
 
 
