@@ -1,7 +1,7 @@
 # The two commands a maintainer needs; each sets up its own virtual environment first.
 #   make build DATA_DIR=path/to/archives   build the Hub copy (omit DATA_DIR to download the archives)
 #   make test                              run the test suite (not the `compat` tests)
-#   make compat                            the datasets-version matrix and every recipe of the card (own venvs)
+#   make compat                            the datasets-version matrix, every recipe of the card, the training clients (own venvs)
 #   make push REPO_ID=org/fashion_mnist PUSH_ARGS=--dry-run   publish the built copy
 PYTHON ?= python3
 VENV ?= .venv

@@ -8,7 +8,9 @@ Someone who wants Fashion-MNIST as tensors compares us with two loaders:
 - torchvision's `datasets.FashionMNIST`: the same arrays held in memory, and per item a
   `PIL.Image.fromarray` and `ToTensor()` (`TorchvisionStyleFashionMnist`). PyPI's
   torchvision does not import beside this project's CPU torch, so its `__getitem__` is
-  written out here line for line, as torchvision 0.2x has it.
+  written out here line for line, as torchvision 0.2x has it. `benchmarks.torchvision_peer`
+  times the real torchvision, in an environment of its own; this stays only as the
+  reference of the sections that run in this project's environment.
 """
 
 from __future__ import annotations

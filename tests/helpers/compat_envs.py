@@ -36,11 +36,21 @@ MATRIX = {
 # datasets 5.x, pandas), whose packages a `.pth` file puts on the path, so only these are installed.
 # pyspark is the big one (~400 MB); pip's cache keeps a second install quick. JAX (CPU, ~380 MB with scipy) and
 # Ray Data (~250 MB) add about 40 s and 85 s to a fresh install; aiohttp: Ray Data imports fsspec's http module
-# for every file system. TensorFlow is left out: 1.4 GB and 2.5 minutes more (the card says what serves it).
+# for every file system. TensorFlow has an environment of its own (CLIENTS), as do torchvision, timm and transformers.
 TOOLS = [
     "polars", "duckdb", "dask[dataframe,distributed]", "pyspark", "pyspark-huggingface",
     "jax", "ray[data]", "aiohttp",
 ]  # fmt: skip
+# The clients users train with, each in an environment of its own, not layered on the project's (whose torch is the
+# CPU 2.13.0; torchvision 0.29 needs torch 2.14, a ~5.5 GB CUDA build that runs on the CPU). Pinned, so the card's
+# "Tested with" table names what the tests ran; bump a pin, run `make compat`, and the table with it.
+CLIENTS = {
+    "vision": [
+        "torch==2.14.1", "torchvision==0.29.1", "timm==1.0.31", "transformers==5.25.0", "accelerate==1.16.0",
+        "evaluate==0.4.6", "scikit-learn==1.9.1", "datasets==5.2.0", "pillow",
+    ],
+    "tensorflow": ["tensorflow-cpu==2.21.0", "keras==3.15.1", "datasets==5.2.0", "pillow"],
+}  # fmt: skip
 SCRIPT_VERSIONS = ("2.21.0", "3.6.0")  # the last releases that run loading scripts (4.0 dropped them)
 INSTALL_TIMEOUT = 900  # seconds for one environment, a cold pip cache included
 

@@ -3,7 +3,8 @@
 The files are those of `recipes/` (whatever they are today: none is listed here; the card
 includes each verbatim, `tests/scripts/test_card.py` checks that), and each runs in its own
 process with `tests/helpers/recipe_runner.py`, in an environment holding the card's tools
-(`compat_envs.TOOLS` layered on the project's), with HF_ENDPOINT naming the local Hub, which
+(`compat_envs.TOOLS` layered on the project's; a recipe using a client of `compat_envs.CLIENTS`
+runs in that client's environment), with HF_ENDPOINT naming the local Hub, which
 serves the real build as `org/fashion_mnist`, the repo id the files name, and a fresh HF_HOME.
 The runner summarises what each block bound; the checks here hold for any block: a
 length or first dimension is a split's or a shard's size, a per-label count is the
@@ -14,6 +15,7 @@ Marked `compat` (it installs Dask, Spark, JAX and Ray): `make compat` runs it.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pathlib
@@ -42,9 +44,34 @@ BATCH = 256  # the card's batch size: a loop's last batch (or its indices) holds
 NUM_LABELS = len(fashion_mnist.LABEL_NAMES)
 
 
-@pytest.fixture(scope="module")
-def tools_python() -> pathlib.Path:
-    return compat_envs.ensure_env("tools", compat_envs.TOOLS, layered=True)
+# A recipe importing one of these packages (or calling `to_tf_dataset`, which imports TensorFlow itself) runs in
+# that client's environment; every other one in the tools' environment.
+CLIENT_ENVIRONMENTS = {
+    "tensorflow": "tensorflow", "to_tf_dataset": "tensorflow",
+    "timm": "vision", "transformers": "vision", "torchvision": "vision",
+}  # fmt: skip
+
+
+def environment_of(recipe: pathlib.Path) -> str:
+    """The compat environment `recipe` needs, from the top-level packages it imports and the methods it calls."""
+    used = set()
+    for node in ast.walk(ast.parse(recipe.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            used |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            used.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Attribute):
+            used.add(node.attr)
+    needed = {CLIENT_ENVIRONMENTS[name] for name in used & CLIENT_ENVIRONMENTS.keys()}
+    assert len(needed) <= 1, f"{recipe.name} uses clients of several environments: {sorted(needed)}"
+    return needed.pop() if needed else "tools"
+
+
+def python_of(environment: str) -> pathlib.Path:
+    """Made (or found in the cache) on first use."""
+    if environment == "tools":
+        return compat_envs.ensure_env("tools", compat_envs.TOOLS, layered=True)
+    return compat_envs.ensure_env(environment, compat_envs.CLIENTS[environment])
 
 
 def run_recipe(python: pathlib.Path, endpoint: str, recipe: pathlib.Path) -> tuple[int, str, dict]:
@@ -108,15 +135,16 @@ def problems_in(summary: dict) -> list[str]:
     return problems
 
 
-def test_every_recipe_runs_against_the_local_hub(tools_python: pathlib.Path, local_hub: LocalHub) -> None:
+def test_every_recipe_runs_against_the_local_hub(local_hub: LocalHub) -> None:
     assert layout.REPO_ID == HUB_REPO, "the local Hub serves the copy under the repo id the recipes name"
     recipes = card.recipe_files()
     assert recipes, "recipes/ holds no recipe"
 
     failures, results = [], []
     for path in recipes:
-        code_returned, stderr, summary = run_recipe(tools_python, local_hub.endpoint, path)
-        results.append(f"{path.name}: exit {code_returned}, {json.dumps(summary)}")
+        environment = environment_of(path)
+        code_returned, stderr, summary = run_recipe(python_of(environment), local_hub.endpoint, path)
+        results.append(f"{path.name} ({environment}): exit {code_returned}, {json.dumps(summary)}")
         if code_returned != 0:
             failures.append(f"{path.name} failed:\n{stderr}")
         else:

@@ -128,3 +128,19 @@ def test_every_parquet_path_a_recipe_names_is_one_the_build_writes() -> None:
     named = [path for recipe in card.recipe_files() for path in PARQUET_PATH.findall(recipe.read_text("utf-8"))]
     assert named, "some recipe reads the Parquet files by name"
     assert set(named) <= names, f"recipes name files no build writes: {set(named) - names}"
+
+
+def test_the_tested_with_table_names_the_client_versions_the_compat_tests_pin() -> None:
+    """The card's versions are those `make compat` installs (`compat_envs.CLIENTS`): bump one, and the other."""
+    from tests.helpers import compat_envs
+
+    card_text = (layout.PROJECT_ROOT / layout.CARD).read_text(encoding="utf-8")
+    table = card_text[card_text.index("| client | version |") :].split("\n\n")[0]
+    shown = {"torchvision", "torch", "transformers", "evaluate", "timm", "tensorflow-cpu", "keras"}
+    for env in compat_envs.CLIENTS.values():
+        for requirement in env:
+            name, _, version = requirement.partition("==")
+            if name in shown:
+                shown.remove(name)
+                assert version in table, f"the card's Tested-with table lacks {name} {version}"
+    assert not shown, f"compat_envs.CLIENTS pins no version of {sorted(shown)}"
