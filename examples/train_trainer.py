@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn, TypeVar
 
 import datasets
-import huggingface_hub
+import fsspec
 import numpy as np
 import PIL.Image
 import pyarrow
@@ -104,7 +104,7 @@ def as_model_inputs(
 class RowGroup:
     """One Parquet row group of the split: the unit the exact stream shuffles, deals to ranks and reads."""
 
-    file: str  # an hf:// path pinned at a commit
+    file: str  # an hf:// path pinned at a commit (a local path for a local folder)
     index: int
     num_rows: int
 
@@ -264,7 +264,7 @@ def retried(file: str, read: Callable[[object], T]) -> T:
     minute and a half."""
     for attempt in range(READ_ATTEMPTS):
         try:
-            with huggingface_hub.HfFileSystem(skip_instance_cache=True).open(file, "rb") as handle:
+            with fsspec.open(file, "rb") as handle:  # hf:// through huggingface_hub's HfFileSystem; or a local file
                 return read(handle)
         except Exception as error:  # any failure of a read is retried, then reported
             if attempt + 1 == READ_ATTEMPTS:
