@@ -134,11 +134,10 @@ class ExactStream(torch.utils.data.IterableDataset):
         self.row_groups = list_row_groups(files)
         self.start_batch = 0
         self.rows_read = 0  # Parquet rows read in this process (the tests compare a resume's with a fresh start's)
-        self.rows_decoded = 0
         self._windows: dict[tuple[int, int], pyarrow.Table] = {}
 
     def state(self, next_batch: int) -> dict[str, object]:
-        """What a checkpoint keeps of this rank's stream: a few integers, and what they mean only together with."""
+        """What a checkpoint keeps of this rank's stream: where it is, and the settings that position holds for."""
         epoch, batch_in_epoch = divmod(next_batch, self.batches_per_epoch)
         return {
             "next_batch": next_batch, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "rank": self.rank,
@@ -213,9 +212,7 @@ class ExactStream(torch.utils.data.IterableDataset):
                 rows = self.window_table(epoch, number // window_rows, window)
                 parts.append(rows.slice(max(first - start, 0), min(last, start + size) - max(first, start)))
             start += size
-        table = pyarrow.concat_tables(parts)
-        self.rows_decoded += table.num_rows
-        return table_to_model_inputs(table, self.config)
+        return table_to_model_inputs(pyarrow.concat_tables(parts), self.config)
 
     def window_table(self, epoch: int, number: int, window: list[RowGroup]) -> pyarrow.Table:
         """A window's rows, permuted (not decoded); the last two windows are kept (a batch can span two)."""
@@ -516,11 +513,20 @@ def make_trainer(
         train_dataset = ExactStream(
             args.repo_id, args.train_split, args.config, seed=args.seed, window=args.shuffle_window,
             batch_size=args.batch_size, rank=training.process_index, world_size=training.world_size,
+            revision=saved_revision(args, training.process_index),
         )  # fmt: skip
     callbacks = list(callbacks)
     if isinstance(train_dataset, ExactStream):
         callbacks.append(StreamStateCallback(train_dataset))
     return StreamTrainer(model=TinyCnn(), args=training, train_dataset=train_dataset, callbacks=callbacks)
+
+
+def saved_revision(args: argparse.Namespace, rank: int) -> str | None:
+    """On `--resume`, the commit the checkpoint's stream read: the order depends on the files, so a push since then
+    must not change them under the resumed run. None (the latest) for a fresh run."""
+    checkpoint = last_complete_checkpoint(args.output_dir) if args.resume and os.path.isdir(args.output_dir) else None
+    saved = stream_state_path(checkpoint, rank) if checkpoint else None
+    return json.loads(saved.read_text()).get("revision") if saved and saved.is_file() else None
 
 
 def main(argv: Sequence[str] | None = None, callbacks: Sequence[transformers.TrainerCallback] = ()) -> dict[str, float]:

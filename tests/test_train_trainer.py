@@ -399,3 +399,39 @@ def test_a_run_stops_before_writing_into_an_output_dir_taken_over(tmp_path: path
     new.on_step_end(args, state, control)  # its own: it saves
     with pytest.raises(RuntimeError, match=r"took .* over; this run stops before writing checkpoint 400"):
         old.on_step_end(args, state, control)
+
+
+# --- The stream alone -----------------------------------------------------------------------
+
+
+def test_the_stream_is_the_same_from_any_batch_and_with_workers(
+    real_repo: pathlib.Path, split_examples: dict[str, collections.Counter]
+) -> None:
+    """Two DataLoader workers make the same batches in the same order as none, across an epoch's end; a stream
+    started at batch 100 gives batches 100 on of the same sequence; each epoch is the split once, shuffled anew."""
+    import torch
+
+    from examples import train_trainer
+
+    def batches(start: int, workers: int, count: int) -> list[list[tuple[int, str]]]:
+        stream = train_trainer.ExactStream(
+            str(real_repo), "test", fashion_mnist.PIXELS, seed=3, window=WINDOW, batch_size=BATCH
+        )
+        stream.start_batch = start
+        loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers)
+        taken = []
+        for batch in loader:
+            taken.append(archives.model_input_examples(batch["pixel_values"], batch["labels"]))
+            if len(taken) == count:
+                return taken
+        raise AssertionError("the stream ended")
+
+    per_epoch = epoch_steps("test", 1)
+    alone = batches(0, 0, 2 * per_epoch)
+    assert batches(0, 2, 2 * per_epoch) == alone
+    assert batches(100, 0, 80) == alone[100:180]
+    epochs = [collections.Counter(tuple(e) for batch in alone[i * per_epoch : (i + 1) * per_epoch] for e in batch)
+              for i in range(2)]  # fmt: skip
+    assert epochs[0] == epochs[1] == split_examples["test"]
+    assert [len(batch) for batch in alone[per_epoch - 1 : per_epoch + 1]] == [SPLIT_SIZES["test"] % BATCH, BATCH]
+    assert alone[:per_epoch] != alone[per_epoch:]  # shuffled anew
