@@ -39,7 +39,7 @@ TARGETS = {
     "trainer_resume_ratio_25": ("<=", 1.2),
     "trainer_resume_ratio_50": ("<=", 1.2),
     "trainer_resume_ratio_90": ("<=", 1.2),
-    "trainer_loader_state_bytes": ("<=", 16e6),
+    "trainer_loader_state_bytes": ("<=", 16_000_000),
 }
 
 
