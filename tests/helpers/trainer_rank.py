@@ -5,13 +5,12 @@
 
 The example runs unchanged; a `transformers.TrainerCallback` given to its `main` hooks the
 model's forward and appends one JSON line per training step to `RECORD_DIR/rank{RANK}.jsonl`:
-`{"step", "time", "read", "examples": [[label, pixel digest], ...]}` (`read`: the examples the
-train loader has collated so far in this process, trained or skipped), written through at once so a
-run killed with SIGKILL leaves every step it took. The first line, `{"event": "start", "time", "pid"}`,
+`{"step", "time", "read", "examples": [[label, pixel digest], ...]}` (`read`: the Parquet rows the
+train stream has read so far in this process), written through at once so a run killed with
+SIGKILL leaves every step it took. The first line, `{"event": "start", "time", "pid"}`,
 is written before the heavy imports: the seconds to the first step count them, as a user
 waiting for a relaunched job does. At the start of training a `{"event": "loader"}` line says
-which loader accelerate built (`DataLoaderShard` or `DataLoaderDispatcher`, over a
-`DataLoader` or torchdata's `StatefulDataLoader`) and how many files this rank streams.
+which loader and stream the Trainer trains on, the batch the stream starts at and its batches per epoch.
 Evaluation and prediction forwards are not recorded.
 """
 
@@ -28,29 +27,15 @@ STARTED = time.time()
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
-import transformers.trainer  # noqa: E402 - the module whose default collator is counted
 
 from tests.helpers.archives import model_input_examples  # noqa: E402
-
-
-class CountingCollator:
-    """The Trainer's default collator, counting the examples it collates: every example the train loader reads,
-    trained on or not (a resume that skips batches reads and collates them too, then drops them)."""
-
-    def __init__(self, collate: object) -> None:
-        self.collate = collate
-        self.examples = 0
-
-    def __call__(self, features: list[dict]) -> dict:
-        self.examples += len(features)
-        return self.collate(features)
 
 
 class RecordExamples(transformers.TrainerCallback):
     """Append each training step's examples to this rank's record file, as the step's forward starts."""
 
-    def __init__(self, record_dir: pathlib.Path, collator: CountingCollator | None = None) -> None:
-        self.collator = collator
+    def __init__(self, record_dir: pathlib.Path) -> None:
+        self.stream: object = None
         rank = int(os.environ.get("RANK", "0"))
         self.file = (record_dir / f"rank{rank}.jsonl").open("a", encoding="utf-8", buffering=1)
         self.write({"event": "start", "time": STARTED, "pid": os.getpid()})
@@ -63,14 +48,15 @@ class RecordExamples(transformers.TrainerCallback):
 
     def on_train_begin(self, args: object, state: transformers.TrainerState, control: object, **kwargs: object) -> None:
         self.hook = kwargs["model"].register_forward_pre_hook(self.record, with_kwargs=True)
-        loader = kwargs["train_dataloader"]  # accelerate's wrapper: `type()`, as it reports the wrapped class
-        dataset = loader.dataset
+        loader = kwargs["train_dataloader"]
+        self.stream = loader.dataset
         self.write(
             {
                 "event": "loader",
-                "wrapper": type(loader).__name__,
-                "loader": type(getattr(loader, "base_dataloader", loader)).__name__,
-                "num_shards": getattr(dataset, "num_shards", None),
+                "loader": type(loader).__name__,
+                "stream": type(self.stream).__name__,
+                "start_batch": self.stream.start_batch,
+                "batches_per_epoch": self.stream.batches_per_epoch,
                 "world_size": args.world_size,
             }
         )
@@ -86,19 +72,15 @@ class RecordExamples(transformers.TrainerCallback):
     def record(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if module.training:
             examples = model_input_examples(kwargs["pixel_values"], kwargs["labels"])
-            read = self.collator.examples if self.collator else None
+            read = self.stream.rows_read
             self.write({"step": self.step, "time": time.time(), "read": read, "examples": examples})
 
 
 def main(record_dir: pathlib.Path, argv: list[str]) -> None:
     record_dir.mkdir(parents=True, exist_ok=True)
-    # The Trainer picks its default collator from its module's namespace when it is made: count through it. The
-    # prediction loader gets it too, but its batches come after the last training step's record.
-    collator = CountingCollator(transformers.trainer.default_data_collator)
-    transformers.trainer.default_data_collator = collator
     from examples import train_trainer  # imported here: the first step's seconds count its imports
 
-    train_trainer.main(argv, callbacks=[RecordExamples(record_dir, collator)])
+    train_trainer.cli(argv, callbacks=[RecordExamples(record_dir)])  # leaves the process as the example does
 
 
 if __name__ == "__main__":
