@@ -13,6 +13,8 @@ from typing import Any
 
 from scripts import layout
 
+REPORT = pathlib.Path(__file__).with_name("RESULTS.md")  # the full report: every table, each target's verdict
+
 # key -> (comparison, bound): the targets the benchmark is held to.
 TARGETS = {
     # Against the peers: Keras' arrays and torchvision's epoch.
@@ -44,7 +46,13 @@ TARGETS = {
     "trainer_resume_ratio_50": ("<=", 1.2),
     "trainer_resume_ratio_90": ("<=", 1.2),
     "trainer_loader_state_bytes": ("<=", 16_000_000),
+    # The real torchvision (`benchmarks.torchvision_peer`, run apart: it needs torchvision's own environment): an
+    # epoch of the card's recipes against its `FashionMNIST` + `ToTensor()` epoch.
+    "torchvision_ratio_pixels_in_memory": ("<=", 0.3),
+    "torchvision_ratio_png_dataloader": ("<=", 1.0),
 }
+# The targets `python -m benchmarks.torchvision_peer` measures; `python -m benchmarks` measures every other.
+PEER_PREFIX = "torchvision_"
 
 
 def target_verdict(results: Mapping[str, Any], key: str) -> str:
@@ -120,13 +128,14 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_update_card_argument(parser: argparse.ArgumentParser, block: str) -> None:
-    """`--update-card [README]`: a script that measures something writes its tables into one block of the card."""
+def add_update_card_argument(parser: argparse.ArgumentParser, block: str, also: str = "") -> None:
+    """`--update-card [README]`: a script that measures something writes its tables into one block of the card
+    (and, as `also` says, its full tables into the report)."""
     parser.add_argument(
         "--update-card",
         nargs="?",
         const=layout.PROJECT_ROOT / layout.CARD,
         type=pathlib.Path,
         metavar="README",
-        help=f"write the tables into the card's `{block}` block (default card: this repository's README.md)",
+        help=f"write the tables into the card's `{block}` block (default card: this repository's README.md){also}",
     )

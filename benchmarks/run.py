@@ -13,7 +13,9 @@ By default every target is measured in under five minutes on 2 cores; `--long` a
 rows given for context (other worker counts, the 1-process build, other links, Keras' and
 torchvision's downloads, Keras' own loader) and takes more runs per figure, and `--section`
 measures only the sections named. Each section is a module `benchmarks/*.py` with a
-`measure(setup)` and a `table(results)`, listed in `SECTIONS`. Not part of the test suite
+`measure(setup)` and a `table(results)`, listed in `SECTIONS`. `--update-card` writes the
+headline comparisons (`headline.py`) into the card and every table, with the targets' verdicts,
+into `benchmarks/RESULTS.md`. Not part of the test suite
 (tests/benchmarks/test_run.py runs it on tiny synthetic archives).
 """
 
@@ -29,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fashion_mnist
-from benchmarks import arrays, copies, epochs, faults, frameworks, load, network, report, sizes, trainer
+from benchmarks import arrays, copies, epochs, faults, frameworks, headline, load, network, report, sizes, trainer
 from benchmarks import build as bench_build
 from benchmarks.harness import CpuClock, Figures, Section, machine, measured, quiet_datasets
 from scripts import build, card
@@ -106,7 +108,7 @@ def took(results: Mapping[str, Any], section: str) -> str:
 
 
 def markdown(results: Mapping[str, Any]) -> str:
-    """The card's performance section: the machine and the run, then the table of each section that ran."""
+    """The full report: the machine and the run, then the table of each section that ran, with the verdicts."""
     tables = [section.table(results) for section in SECTIONS if section.name in results["sections"]]
     return "\n\n".join([_preamble(results), *filter(None, tables), _background(results)])
 
@@ -143,8 +145,14 @@ def _background(results: Mapping[str, Any]) -> str:
     )
 
 
-def write_card(readme: pathlib.Path, section: str) -> None:
-    card.write_block(readme, "performance", section)
+def write_card(readme: pathlib.Path, results: Mapping[str, Any]) -> None:
+    """The card's Performance block: the headline comparisons only."""
+    card.write_block(readme, "performance", headline.table(results, headline.BENCHMARK_ROWS))
+
+
+def write_report(path: pathlib.Path, results: Mapping[str, Any]) -> None:
+    """The full report's block of `benchmarks/RESULTS.md`."""
+    card.write_block(path, "report", markdown(results))
 
 
 # --- Command line ----------------------------------------------------------------------
@@ -172,7 +180,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measure only this section (repeatable; the setup always runs): for a quick look while changing it. "
         "The card's block needs every section, so not with --update-card",
     )
-    report.add_update_card_argument(parser, "performance")
+    report.add_update_card_argument(parser, "performance", also=f", and every table into {report.REPORT.name}")
     parser.add_argument(
         "--skip-keras", action="store_true", help="with --long: do not time keras.datasets.fashion_mnist"
     )
@@ -202,14 +210,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             with_keras=not args.skip_keras,
             sections=chosen_sections(args.section),
         )
-    section = markdown(results)
-    print(section)
+    print(markdown(results))
     for figure, reason in results["unavailable"].items():  # for the maintainer: the card leaves such rows out
         logger.warning("not measured: %s (%s)", figure, reason)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if args.update_card:
-        write_card(args.update_card, section)
+        write_card(args.update_card, results)
+        write_report(report.REPORT, results)
     return 0
 
 

@@ -68,14 +68,14 @@ def loops(spec: dict) -> dict[str, Callable[[], object]]:
 
     return {
         "torchvision": lambda: epoch(torch.utils.data.DataLoader(ours, BATCH, shuffle=True, num_workers=2)),
-        "pixels in memory (recipe)": lambda: epoch(torch_in_memory.shuffled_batches(images, labels)),
-        "PNG DataLoader (recipe)": lambda: epoch(dataloader_png.loader(png)),
-        "pixels stream (recipe)": lambda: epoch(stream_pixels.loader(stream("pixels"))),
-        "PNG stream (recipe)": lambda: epoch(stream_png.loader(stream("fashion_mnist"))),
-        "pixels with_format(torch)": lambda: epoch(torch_loader(pixels)),
-        "PNG with_format(torch)": lambda: epoch(torch_loader(png)),
-        "decode PNG: PIL per image": lambda: decode_pil(png),
-        "decode PNG: zlib, filter 0": lambda: decode_zlib(png),
+        "pixels_in_memory": lambda: epoch(torch_in_memory.shuffled_batches(images, labels)),
+        "png_dataloader": lambda: epoch(dataloader_png.loader(png)),
+        "pixels_stream": lambda: epoch(stream_pixels.loader(stream("pixels"))),
+        "png_stream": lambda: epoch(stream_png.loader(stream("fashion_mnist"))),
+        "pixels_with_format": lambda: epoch(torch_loader(pixels)),
+        "png_with_format": lambda: epoch(torch_loader(png)),
+        "decode_pil": lambda: decode_pil(png),
+        "decode_zlib": lambda: decode_zlib(png),
     }
 
 

@@ -12,7 +12,8 @@ Printed: the epochs of the train split taking turns (torchvision's `DataLoader` 
 the card's recipes, the plain `with_format("torch")` loops), each as a ratio to torchvision's,
 beside the targets (the `pixels` in-memory recipe at most 0.3x, the PNG `DataLoader` recipe at
 most 1.0x); then, with every request held 100 ms, torchvision's `download=True` beside a cold
-`load_dataset` of each config, each in a fresh process, taking turns.
+`load_dataset` of each config, each in a fresh process, taking turns. `--update-card` writes the
+headline rows into the card's `torchvision` block and the whole table into `benchmarks/RESULTS.md`.
 """
 
 from __future__ import annotations
@@ -25,18 +26,42 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import fashion_mnist
-from benchmarks import network
-from scripts import layout
+from benchmarks import headline, network, report
+from scripts import card, layout
 
 PROGRAM = pathlib.Path(__file__).with_name("torchvision_epochs.py")
 CHECKOUT = pathlib.Path(__file__).resolve().parents[1]
 PROGRAM_TIMEOUT = 1800  # seconds: every loop's epochs, on a shared machine
 FAR = network.Condition(0.1)  # each request held 100 ms
-TARGETS = {"pixels in memory (recipe)": 0.3, "PNG DataLoader (recipe)": 1.0}
+# The program's loops, by name, as the report's rows say them; each is timed against "torchvision".
+LOOPS = {
+    "torchvision": "torchvision `FashionMNIST` + `ToTensor()`, 2 workers",
+    "pixels_in_memory": "`pixels`, the card's in-memory recipe",
+    "png_dataloader": "`fashion_mnist`, the card's PNG `DataLoader` recipe, 2 workers",
+    "pixels_stream": "`pixels`, the card's stream of local files, 2 workers",
+    "png_stream": "`fashion_mnist`, the card's stream of local files, 2 workers",
+    "pixels_with_format": '`pixels`, plain `DataLoader(ds.with_format("torch"))`, 2 workers',
+    "png_with_format": '`fashion_mnist`, plain `DataLoader(ds.with_format("torch"))`, 2 workers',
+    "decode_pil": "decoding the train split's PNGs with PIL, image by image (no batches)",
+    "decode_zlib": "decoding the same PNGs with zlib in one pass (no batches)",
+}
+# What a reader of the card compares, in its order.
+HEADLINE_ROWS = (
+    headline.Headline("an epoch of shuffled batches of 256: the `pixels` in-memory recipe",
+                      "torchvision_epoch_seconds_pixels_in_memory", "torchvision `FashionMNIST` + `ToTensor()`",
+                      "torchvision_epoch_seconds_torchvision"),
+    headline.Headline("the same epoch, PNG images: the `DataLoader` recipe", "torchvision_epoch_seconds_png_dataloader",
+                      "the same", "torchvision_epoch_seconds_torchvision"),
+    headline.Headline("the same epoch streamed from local files: the `pixels` stream",
+                      "torchvision_epoch_seconds_pixels_stream", "the same", "torchvision_epoch_seconds_torchvision"),
+    headline.Headline("a first use, 100 ms a request: a cold `load_dataset` of `pixels`",
+                      "torchvision_first_use_seconds_load_dataset_pixels", "torchvision's `download=True`",
+                      "torchvision_first_use_seconds_download"),
+)  # fmt: skip
 
 
 def run_program(python: pathlib.Path, spec: dict[str, Any], work: pathlib.Path) -> dict[str, Any]:
@@ -56,32 +81,53 @@ def run_program(python: pathlib.Path, spec: dict[str, Any], work: pathlib.Path) 
 def far_first_uses(hub: network.FarHub, python: pathlib.Path, repeat: int, work: pathlib.Path) -> dict[str, float]:
     """Median seconds at 100 ms a request: torchvision's download=True and a cold load_dataset of each config."""
     network.set_condition(hub, FAR)
-    seconds: dict[str, list[float]] = {"torchvision download=True": []}
-    seconds |= {f"cold load_dataset {config}": [] for config in fashion_mnist.FEATURES}
+    seconds: dict[str, list[float]] = {"download": []}
+    seconds |= {f"load_dataset_{config}": [] for config in fashion_mnist.FEATURES}
     for _ in range(repeat):
         root = tempfile.mkdtemp(prefix="torchvision-", dir=work)
         spec = {"mirror": hub.url_of_archives(), "root": root, "download_only": True}
-        seconds["torchvision download=True"].append(run_program(python, spec, work)["download_seconds"])
+        seconds["download"].append(run_program(python, spec, work)["download_seconds"])
         for config in fashion_mnist.FEATURES:
             answer = network.run_child(["cold-load", network.HUB_REPO_ID, config], hub.endpoint, work)
-            seconds[f"cold load_dataset {config}"].append(answer["seconds"])
+            seconds[f"load_dataset_{config}"].append(answer["seconds"])
     network.set_condition(hub, network.Condition(0.0))
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
-def table(epochs: dict[str, float], first_uses: dict[str, float]) -> str:
-    reference = epochs["torchvision"]
-    lines = [
-        "| epoch of the train split, batches of 256 | seconds | ratio to torchvision | target |",
-        "|---|---:|---:|---|",
-    ]
-    for name, value in epochs.items():
-        target = TARGETS.get(name)
-        verdict = "" if target is None else f"<= {target} ({'met' if value / reference <= target else 'missed'})"
-        lines.append(f"| {name} | {value:.2f} | {value / reference:.2f} | {verdict} |")
-    lines += ["", "| first use, 100 ms a request | seconds |", "|---|---:|"]
-    lines += [f"| {name} | {value:.2f} |" for name, value in first_uses.items()]
-    return "\n".join(lines)
+def figures(program: Mapping[str, Any], first_uses: Mapping[str, float]) -> dict[str, Any]:
+    """The program's answer and the first uses as flat figures: each loop's seconds and its ratio to torchvision's."""
+    epochs = program["epoch_seconds"]
+    found: dict[str, Any] = {f"torchvision_epoch_seconds_{name}": value for name, value in epochs.items()}
+    found |= {f"torchvision_ratio_{name}": value / epochs["torchvision"] for name, value in epochs.items()}
+    found |= {f"torchvision_first_use_seconds_{name}": value for name, value in first_uses.items()}
+    return found | {"versions": {name: program[name] for name in ("torchvision", "torch", "datasets")}}
+
+
+def table(results: Mapping[str, Any]) -> str:
+    """The report's part: every loop against torchvision's epoch, with the targets' verdicts, then the first uses."""
+    versions = ", ".join(f"{name} {version}" for name, version in results["versions"].items())
+    rows = [
+        report.row(what, report.seconds(results[f"torchvision_epoch_seconds_{name}"]),
+                   report.ratio(results[f"torchvision_ratio_{name}"]),
+                   report.verdict_if_target(results, f"torchvision_ratio_{name}"))
+        for name, what in LOOPS.items()
+    ]  # fmt: skip
+    epochs = report.table(
+        f"The train split, one epoch each ({versions}; the median of {results['repeat']} runs, taking turns):",
+        ("loop", "seconds", "ratio to torchvision's", "target"), "lrrl", rows,
+    )  # fmt: skip
+    first_uses = report.table(
+        "A first use with every request held 100 ms, each in a fresh process:",
+        ("first use", "seconds"), "lr",
+        [report.row(what, report.seconds(results[f"torchvision_first_use_seconds_{name}"]))
+         for name, what in FIRST_USES.items()],
+    )  # fmt: skip
+    return epochs + "\n\n" + first_uses
+
+
+FIRST_USES = {"download": "torchvision `FashionMNIST(root, download=True)`"} | {
+    f"load_dataset_{config}": f"a cold `load_dataset` of `{config}`, both splits" for config in fashion_mnist.FEATURES
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,17 +135,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--python", type=pathlib.Path, required=True, help="python of an env with torchvision")
     parser.add_argument("--data-dir", type=pathlib.Path, required=True, help="the four original archives")
     parser.add_argument("--repo-dir", type=pathlib.Path, required=True, help="a built copy (make build)")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of every loop, taking turns")
+    parser.add_argument("--repeat", type=report.positive_int, default=3, help="rounds of every loop, taking turns")
+    report.add_update_card_argument(parser, "torchvision", also=", and the full table into benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     work = pathlib.Path(tempfile.mkdtemp(prefix="torchvision-peer-"))
     repo = args.repo_dir.resolve()
     with network.far_hub(repo, repo, args.data_dir.resolve(), fashion_mnist.ARCHIVES, work / "hub") as hub:
         files = {config: str(repo / layout.split_glob(config, "train")) for config in fashion_mnist.FEATURES}
         spec = {"mirror": hub.url_of_archives(), "root": str(work / "torchvision"), "train_files": files}
-        report = run_program(args.python, spec | {"repeat": args.repeat}, work)
+        program = run_program(args.python, spec | {"repeat": args.repeat}, work)
         first_uses = far_first_uses(hub, args.python, args.repeat, work)
-    print(f"torchvision {report['torchvision']}, torch {report['torch']}, datasets {report['datasets']}")
-    print(table(report["epoch_seconds"], first_uses))
+    results = figures(program, first_uses) | {"repeat": args.repeat}
+    print(table(results))
+    if args.update_card:
+        card.write_block(args.update_card, "torchvision", headline.table(results, HEADLINE_ROWS))
+        card.write_block(report.REPORT, "torchvision", table(results))
     return 0
 
 

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 
 import pytest
 
 import fashion_mnist
+from benchmarks import headline
 from benchmarks import run as benchmark
-from benchmarks.report import TARGETS, target_verdict
+from benchmarks.report import PEER_PREFIX, TARGETS, target_verdict
 from tests.conftest import bench_builder_kwargs
 from tests.helpers import synthetic
 
+# The targets of this run (the real torchvision's are `benchmarks.torchvision_peer`'s).
+RUN_TARGETS = [key for key in TARGETS if not key.startswith(PEER_PREFIX)]
 # Figures only `--long` takes: one per row it adds.
 LONG_ONLY = (
     "build_seconds_1proc",
@@ -28,6 +32,12 @@ LONG_ONLY = (
     "cold_seconds_torchvision_style_0ms_100mbps_percon",
     "hub_stream_rate_image_hub_one_file_2w_100ms",
 )
+REPORT = """\
+# Benchmark report
+
+<!-- BEGIN GENERATED: report -->
+<!-- END GENERATED: report -->
+"""
 CARD = """\
 # Fashion-MNIST
 
@@ -47,7 +57,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return benchmark.run_benchmark(work / "scratch", bench_builder_kwargs(work / "archives", table), repeat=1)
 
 
-@pytest.mark.parametrize("key", TARGETS)
+@pytest.mark.parametrize("key", RUN_TARGETS)
 def test_the_default_run_measures_every_target(results: dict, key: str) -> None:
     value = results[key]
     assert isinstance(value, float) and value > 0
@@ -81,23 +91,30 @@ def test_every_figure_survives_json(results: dict) -> None:
     assert figures["train_files"] == fashion_mnist.NUM_SHARDS["train"]
 
 
-def test_table_is_written_into_the_performance_block(results: dict, tmp_path: pathlib.Path) -> None:
-    readme = tmp_path / "README.md"
+def test_the_card_gets_the_headline_and_the_report_every_verdict(results: dict, tmp_path: pathlib.Path) -> None:
+    readme, full = tmp_path / "README.md", tmp_path / "RESULTS.md"
     readme.write_text(CARD, encoding="utf-8")
-    benchmark.write_card(readme, benchmark.markdown(results))
-    text = readme.read_text(encoding="utf-8")
-    assert "Run the benchmark" not in text
-    assert "the ratios are what to compare" in text and "the default run (`--long` adds" in text
-    assert f"in {fashion_mnist.NUM_SHARDS['train']} files" in text
-    for key in TARGETS:  # every target has a verdict in the card
-        assert target_verdict(results, key) in text
-    assert "The run took " in text
-    unmeasured = {**results["unavailable"], "frameworks_jax": "JAX is not installed"}
-    card_text = benchmark.markdown({**results, "unavailable": unmeasured})
-    assert not any(key in card_text or reason in card_text for key, reason in unmeasured.items()), (
-        "the card speaks to its readers: no figure keys, nothing about what the measuring machine lacked"
+    full.write_text(REPORT, encoding="utf-8")
+    benchmark.write_card(readme, results)
+    benchmark.write_report(full, results)
+
+    card_text, report_text = readme.read_text(encoding="utf-8"), full.read_text(encoding="utf-8")
+    assert "Run the benchmark" not in card_text + report_text
+    assert card_text.startswith("# Fashion-MNIST") and card_text.rstrip().endswith(
+        "<!-- END GENERATED: performance -->"
     )
-    assert text.startswith("# Fashion-MNIST") and text.rstrip().endswith("<!-- END GENERATED: performance -->")
+    assert card_text.count("\n| ") == 2 + len(headline.BENCHMARK_ROWS), "a header, a rule and every headline row"
+    assert not re.search(r"target|\bmet\b|missed|The run took", card_text), "the verdicts are the report's"
+    assert "the ratios are what to compare" in report_text and "the default run (`--long` adds" in report_text
+    assert f"in {fashion_mnist.NUM_SHARDS['train']} files" in report_text
+    for key in RUN_TARGETS:  # every target has a verdict in the report
+        assert target_verdict(results, key) in report_text
+    assert "The run took " in report_text
+    unmeasured = {**results["unavailable"], "frameworks_jax": "JAX is not installed"}
+    text = benchmark.markdown({**results, "unavailable": unmeasured})
+    assert not any(key in text or reason in text for key, reason in unmeasured.items()), (
+        "the report speaks to its readers: no figure keys, nothing about what the measuring machine lacked"
+    )
 
 
 @pytest.mark.parametrize(
