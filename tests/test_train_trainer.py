@@ -31,6 +31,7 @@ import time
 import pytest
 
 import fashion_mnist
+from local_hub import FaultKind, Faults
 from scripts import layout
 from tests.conftest import HUB_REPO
 from tests.helpers import archives
@@ -278,7 +279,6 @@ def kill_and_resume_chain(
 ) -> list[dict]:
     """Launch, kill at each of the scenario's steps, resume after each; compare with the reference. Returns what each
     resume cost (printed by the caller). `hub`: the local Hub, whose front resets one read in the last resume."""
-    from tests.helpers.local_hub import FaultKind, Faults
 
     output_dir = work / "out"
     arguments = scenario_arguments(scenario, output_dir)
@@ -372,7 +372,6 @@ def test_a_dead_hub_ends_both_ranks_with_status_1_and_the_error(
 ) -> None:
     """The Hub answers 503 to every read from the 40th on: the run exits 1 with the reason in one line, in bounded
     time, and no rank aborts on its way out."""
-    from tests.helpers.local_hub import FaultKind, Faults
 
     scenario = SCENARIOS[1]
     with local_hub.front.failing(Faults(FaultKind.UNAVAILABLE, first=40, count=None)):
