@@ -323,27 +323,9 @@ def measure(setup: Setup) -> Figures:
 
 # --- Report --------------------------------------------------------------------------------------
 
-COLD_TARGET = ("<=", 1.0)  # a cold load of each config at most the one-file layout's, at every condition
-COLD_AIM = ("<=", 0.8)  # at 100 ms with a cap per connection: parallel files should win
-HUB_STREAM_TARGET = (">=", 0.7)  # Hub streaming at 0 ms against the same recipe on local files
 
-
-def targets(results: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
-    """The targets of the figures this run has: every cold ratio, and every Hub stream ratio at 0 ms.
-
-    The default run's are also in `report.TARGETS`, with the same bounds.
-    """
-    found: dict[str, tuple[str, float]] = {}
-    for key in results:
-        if key.startswith("cold_ratio_") and "_vs_keras_" not in key:
-            found[key] = COLD_AIM if key.endswith(f"_{AIM_CONDITION.key}") else COLD_TARGET
-        elif key.startswith("hub_stream_ratio_") and key.endswith("_0ms"):
-            found[key] = HUB_STREAM_TARGET
-    return found
-
-
-def _verdict(value: float | None, target: tuple[str, float] | None) -> str:
-    return "" if target is None else report.verdict(value, target)
+def _verdict(results: Mapping[str, Any], key: str) -> str:
+    return report.verdict_if_target(results, key) if key in results else ""
 
 
 def _first_use(results: Mapping[str, Any], name: str, condition: str) -> str:
@@ -368,7 +350,6 @@ def first_use_table(results: Mapping[str, Any]) -> str:
         + ("| Keras-style (4 archives) | ratio to it | torchvision-style |" if peers else "|"),
         "|---|---|---:|---:|---:|---|" + ("---:|---:|---:|" if peers else ""),
     ]
-    all_targets = targets(results)
     for condition in conditions:
         key = condition.key
         for config, name in CONFIG_KEYS.items():
@@ -376,7 +357,7 @@ def first_use_table(results: Mapping[str, Any]) -> str:
             row = (
                 f"| {condition.describe()} | `{config}` | {_first_use(results, name, key)} "
                 f"| {_first_use(results, f'{name}_one_file', key)} | {ratio:.2f} "
-                f"| {_verdict(ratio, all_targets.get(f'cold_ratio_{name}_{key}'))} |"
+                f"| {_verdict(results, f'cold_ratio_{name}_{key}')} |"
             )
             if peers:
                 keras = results.get(f"cold_ratio_{name}_vs_keras_{key}")
@@ -397,7 +378,6 @@ def hub_stream_table(results: Mapping[str, Any]) -> str:
     head = " | ".join(f"Hub, {lat * 1000:g} ms" for lat in latencies)
     rows = [f"| stream | workers | local files | {head} | Hub 0 ms / local | target | requests an epoch |"]
     rows.append("|---|---:|---:|" + "---:|" * len(latencies) + "---:|---|---:|")
-    all_targets = targets(results)
     for config, name in CONFIG_KEYS.items():
         for where, label in (("hub", f"`{config}`"), ("hub_one_file", f"`{config}`, one file a split")):
             for workers in STREAM_WORKERS["long"]:
@@ -409,12 +389,12 @@ def hub_stream_table(results: Mapping[str, Any]) -> str:
                 mine = where == "hub"  # the local run and the target belong to this copy's own layout
                 local = results.get(f"stream_rate_{name}_local_{workers}w") if mine else None
                 ratio_key = f"hub_stream_ratio_{name}_{workers}w_0ms"
-                ratio, target = (results.get(ratio_key), all_targets.get(ratio_key)) if mine else (None, None)
+                ratio = results.get(ratio_key) if mine else None
                 requests = results.get(f"hub_stream_requests_{name}_{where}_{workers}w_{Condition(latencies[-1]).key}")
                 cells = " | ".join("" if rate is None else f"{rate:,.0f}" for rate in hub)
                 rows.append(
                     f"| {label} | {workers} | {'' if local is None else f'{local:,.0f}'} | {cells} "
-                    f"| {'' if ratio is None else f'{ratio:.2f}'} | {_verdict(ratio, target)} "
+                    f"| {'' if ratio is None else f'{ratio:.2f}'} | {_verdict(results, ratio_key) if mine else ''} "
                     f"| {'' if requests is None else f'{requests:.0f}'} |"
                 )
     return "\n".join(rows)
