@@ -140,4 +140,4 @@ def table(r: Mapping[str, Any]) -> str:
             report.row("`keras.datasets.fashion_mnist.load_data()`, both splits",
                        report.seconds(r["keras_load_data_seconds"]), "", "", "")
         )  # fmt: skip
-    return report.comparison_table("A split as one uint8 array `(n, 28, 28)`:", rows)
+    return report.comparison_table(rows)

@@ -88,5 +88,4 @@ def table(r: Mapping[str, Any]) -> str:
         for n in (1, 2)
         if report.taken(r, f"build_seconds_{n}proc")
     ]  # fmt: skip
-    caption = "The build: archives → verified shards of both configs, preview, card and infos:"
-    return report.comparison_table(caption, rows, subject="build")
+    return report.comparison_table(rows, subject="build")

@@ -109,11 +109,8 @@ def table(results: Mapping[str, Any]) -> str:
     rounds = results.get("fault_rounds", 1)
     runs = "one run each" if rounds == 1 else f"the median of {rounds:.0f} runs each, taking turns"
     return f"""\
-A Hub fault in the middle of a streamed epoch: the card's PNG stream of the test split
-({results["fault_examples"]:,.0f} examples, {WORKERS} DataLoader workers) from the local Hub, clean and with one of
-its {results["fault_data_reads"]:.0f} Parquet reads failing mid-epoch ({runs}). Every epoch gave every example once;
-the cost is the epoch's seconds less the clean epoch's. With 2 workers the other worker keeps reading while one
-waits, so a wait costs the epoch less than its length.
+The test split's {results["fault_examples"]:,.0f} examples, {results["fault_data_reads"]:.0f} Parquet reads a clean
+epoch; {runs}:
 
 | fault | epoch | cost |
 |---|---:|---:|

@@ -55,4 +55,4 @@ BENCHMARK_ROWS = (
 def table(results: Mapping[str, Any], rows: Sequence[Headline]) -> str:
     """The Markdown table of the rows taken; empty if none was."""
     taken = [report.row(*headline.cells(results)) for headline in rows if headline.taken(results)]
-    return report.table("", HEADER, "lrlr", taken).lstrip("\n")
+    return report.table(HEADER, "lrlr", taken)

@@ -22,12 +22,6 @@ from benchmarks import loops, peers, report
 from benchmarks.harness import Figures, Setup, epoch_seconds
 from recipes import arrays_pixels
 
-PLAIN_RECIPE_NOTE = (
-    'The plain `DataLoader(ds.with_format("torch"), batch_size=256, shuffle=True)` rows are what `datasets` gives '
-    "without the card: it gathers each batch as 256 one-row slices, converts each example on its own (decoding each "
-    "PNG through a `PIL.Image`, widening `pixels` to int64), splits the batch into examples and the collate function "
-    "stacks them again. The card's recipes do none of that."
-)
 # run -> what the table calls it, in the table's order.
 ROWS = {
     "pixels_plain": '`pixels`, plain `DataLoader(ds.with_format("torch"))`',
@@ -91,8 +85,4 @@ def table(r: Mapping[str, Any]) -> str:
         rows.append(
             report.row(f"{torchvision}, no workers", report.seconds(r["epoch_seconds_torchvision_0w"]), "", "", "")
         )
-    caption = (
-        f"An epoch of the train split ({r['train_examples']:,} examples), not streaming: shuffled 256-example batches "
-        "of float tensors `(256, 1, 28, 28)` in [0, 1], 2 `DataLoader` workers:"
-    )
-    return report.comparison_table(caption, rows) + "\n\n" + PLAIN_RECIPE_NOTE
+    return report.comparison_table(rows)

@@ -32,7 +32,6 @@ def load_seconds(repo: pathlib.Path | str, cache_dir: pathlib.Path) -> float:
 
 def table(r: Mapping[str, Any]) -> str:
     return report.table(
-        "`load_dataset` of a local copy of this repository, the default config, both splits:",
         ("cache", "measured"),
         "lr",
         [

@@ -406,17 +406,5 @@ def table(results: Mapping[str, Any]) -> str:
     if not first_use and not streams:
         return ""
     imported = results.get("datasets_import_seconds")
-    return f"""\
-First use over the network: the local Hub holds each request one round trip (a new connection two more, for TCP and
-TLS) and caps bandwidth as the link column says; every run is a fresh process with an empty `HF_HOME`. A cold
-`load_dataset` downloads and prepares one config's two splits (the `import datasets` before it, {imported or 0:.2f} s
-here, is left out). `--long` adds other links and two peers: the Keras-style run downloads the four archives as
-`keras.utils.get_file` does, gunzips them and views them as arrays; the torchvision-style run also writes each file,
-checks its MD5 and gunzips to a file.
-
-{first_use}
-
-Streaming the train split from the Hub as the usage section shows, examples per second (the
-local-files run is the same recipe on a local copy, in the same process, taking turns):
-
-{streams}"""
+    caption = f"`import datasets` before each cold load: {imported or 0:.2f} s, left out of its time."
+    return "\n\n".join(filter(None, [caption, first_use, streams]))

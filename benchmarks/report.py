@@ -103,19 +103,21 @@ def row(*cells: str) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def table(caption: str, header: Sequence[str], alignments: str, rows: Sequence[str]) -> str:
-    """A caption line and a Markdown table; `alignments` has one `l` or `r` per column. Empty if no rows."""
+def table(header: Sequence[str], alignments: str, rows: Sequence[str], caption: str = "") -> str:
+    """A Markdown table, after a caption line if one is given; `alignments` has one `l` or `r` per column.
+
+    Empty if no rows. The sentences around a table are Markdown in `benchmarks/RESULTS.md`: a caption
+    only says what the run measured that the table cannot.
+    """
     if not rows:
         return ""
     rule = "|" + "".join("---:|" if align == "r" else "---|" for align in alignments)
-    return "\n".join([caption, "", row(*header), rule, *rows])
+    return "\n".join([*([caption, ""] if caption else []), row(*header), rule, *rows])
 
 
-def comparison_table(
-    caption: str, rows: Sequence[str], *, subject: str = "this copy", measure: str = "measured"
-) -> str:
+def comparison_table(rows: Sequence[str], *, subject: str = "this copy", measure: str = "measured") -> str:
     """The table most sections give: a figure, what it is compared with, the ratio of the two and its target."""
-    return table(caption, (subject, measure, "compared with", "ratio", "target"), "lrlrl", rows)
+    return table((subject, measure, "compared with", "ratio", "target"), "lrlrl", rows)
 
 
 def taken(results: Mapping[str, Any], *keys: str) -> bool:

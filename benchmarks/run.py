@@ -55,6 +55,7 @@ SECTIONS = (
 LOAD_WINDOW = 0.5  # seconds
 REPEAT = 3  # runs per figure by default: the median of 3 still drops one slow spell
 LONG_REPEAT = 5
+NOT_MEASURED = "Not measured in the last run."
 
 
 def run_benchmark(
@@ -107,10 +108,18 @@ def took(results: Mapping[str, Any], section: str) -> str:
 # --- Report ----------------------------------------------------------------------------
 
 
+def blocks(results: Mapping[str, Any]) -> dict[str, str]:
+    """The report's generated blocks, by name: the run, each section that ran (its tables), the machine's load.
+
+    The sentences around them are Markdown in `benchmarks/RESULTS.md`, one block of it per name.
+    """
+    tables = {section.name: section.table(results) for section in SECTIONS if section.name in results["sections"]}
+    return {"run": _preamble(results), **tables, "background": _background(results)}
+
+
 def markdown(results: Mapping[str, Any]) -> str:
-    """The full report: the machine and the run, then the table of each section that ran, with the verdicts."""
-    tables = [section.table(results) for section in SECTIONS if section.name in results["sections"]]
-    return "\n\n".join([_preamble(results), *filter(None, tables), _background(results)])
+    """The generated parts of the report, one after the other: what the command prints."""
+    return "\n\n".join(filter(None, blocks(results).values()))
 
 
 def _preamble(results: Mapping[str, Any]) -> str:
@@ -123,8 +132,7 @@ def _preamble(results: Mapping[str, Any]) -> str:
     )
     return (
         f"Measured with `python -m benchmarks` on {info['usable_cores']} cores ({info['platform']}), "
-        f"Python {info['python']}, {versions}; {run}. Each figure is the median of {results['repeat']} runs, "
-        "the compared steps taking turns. Absolute times depend on the machine; the ratios are what to compare."
+        f"Python {info['python']}, {versions}; {run}. Each figure is the median of {results['repeat']} runs."
     )
 
 
@@ -140,8 +148,7 @@ def _background(results: Mapping[str, Any]) -> str:
         return f"{took_run} Other processes' load was not measured (no /proc/stat)."
     listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads)
     return (
-        f"{took_run} Other processes kept busy on average {listed} of the {results['machine']['usable_cores']} "
-        "cores; a figure taken beside a busy machine understates what a second worker or process adds."
+        f"{took_run} Other processes kept busy on average {listed} of the {results['machine']['usable_cores']} cores."
     )
 
 
@@ -151,8 +158,9 @@ def write_card(readme: pathlib.Path, results: Mapping[str, Any]) -> None:
 
 
 def write_report(path: pathlib.Path, results: Mapping[str, Any]) -> None:
-    """The full report's block of `benchmarks/RESULTS.md`."""
-    card.write_block(path, "report", markdown(results))
+    """Each generated block of `benchmarks/RESULTS.md`; a section that measured nothing says so."""
+    for name, text in blocks(results).items():
+        card.write_block(path, name, text or NOT_MEASURED)
 
 
 # --- Command line ----------------------------------------------------------------------

@@ -38,4 +38,4 @@ def table(r: Mapping[str, Any]) -> str:
                    f"`fashion_mnist` alone: {image}", report.ratio(r["bytes_ratio_two_configs"]),
                    report.target_verdict(r, "bytes_ratio_two_configs")),
     ]  # fmt: skip
-    return report.comparison_table("Parquet bytes, what users download:", rows, subject="config", measure="bytes")
+    return report.comparison_table(rows, subject="config", measure="bytes")

@@ -113,14 +113,14 @@ def table(results: Mapping[str, Any]) -> str:
         for name, what in LOOPS.items()
     ]  # fmt: skip
     epochs = report.table(
-        f"The train split, one epoch each ({versions}; the median of {results['repeat']} runs, taking turns):",
         ("loop", "seconds", "ratio to torchvision's", "target"), "lrrl", rows,
+        f"The train split, one epoch each ({versions}; the median of {results['repeat']} runs, taking turns):",
     )  # fmt: skip
     first_uses = report.table(
-        "A first use with every request held 100 ms, each in a fresh process:",
         ("first use", "seconds"), "lr",
         [report.row(what, report.seconds(results[f"torchvision_first_use_seconds_{name}"]))
          for name, what in FIRST_USES.items()],
+        "A first use with every request held 100 ms, each in a fresh process:",
     )  # fmt: skip
     return epochs + "\n\n" + first_uses
 

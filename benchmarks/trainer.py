@@ -226,20 +226,9 @@ def table(r: Mapping[str, Any]) -> str:
         report.row("the stream state a rank writes into a checkpoint", f"{state:,.0f} bytes", "", "",
                    report.target_verdict(r, "trainer_loader_state_bytes"))
     )  # fmt: skip
+    speed = "one run each" if r["trainer_speed_runs"] == 1 else f"the median of {r['trainer_speed_runs']:.0f} runs"
     caption = (
-        "The `transformers` Trainer as examples/train_trainer.py runs it (a small CNN, batches of "
-        f"{r['trainer_batch_size']:.0f}, one process, "
-        f"1 torch thread): steps per second over {r['trainer_timed_steps']:.0f} steps on the stream of local files "
-        "against the same Trainer on the split in memory; and the seconds to a resumed run's first step (the stream "
-        "and the Trainer made, the checkpoint loaded) against a fresh run's, the exact stream starting at the "
-        "checkpoint's shuffle window. "
-        + (
-            f"The median of {r['trainer_resume_runs']:.0f} runs each."
-            if r["trainer_speed_runs"] > 1
-            else "Steps per second from one run each (`--long`: the median of 5), first steps: medians of "
-            f"{r['trainer_resume_runs']:.0f}."
-        )
-        + " In memory, the map's float pixels are stored as nested Arrow lists that every batch converts back to "
-        "tensors; the stream hands the map's arrays on as they are."
+        f"Batches of {r['trainer_batch_size']:.0f}; steps per second over {r['trainer_timed_steps']:.0f} steps, "
+        f"{speed}; seconds to the first step, the median of {r['trainer_resume_runs']:.0f} runs:"
     )
-    return report.comparison_table(caption, rows)
+    return report.table(("this copy", "measured", "compared with", "ratio", "target"), "lrlrl", rows, caption)

@@ -28,12 +28,13 @@ def test_a_figure_given_for_context_has_no_verdict() -> None:
 
 
 def test_table_is_a_caption_and_aligned_columns() -> None:
-    text = report.table("Caption:", ("what", "seconds"), "lr", [report.row("a", report.seconds(1.234))])
-    assert text == "Caption:\n\n| what | seconds |\n|---|---:|\n| a | 1.23 s |"
+    rows = [report.row("a", report.seconds(1.234))]
+    assert report.table(("what", "seconds"), "lr", rows) == "| what | seconds |\n|---|---:|\n| a | 1.23 s |"
+    assert report.table(("what", "seconds"), "lr", rows, "Caption:").startswith("Caption:\n\n| what |")
 
 
 def test_a_table_without_rows_is_left_out() -> None:
-    assert report.table("Caption:", ("what",), "l", []) == ""
+    assert report.table(("what",), "l", [], "Caption:") == ""
 
 
 def test_taken_tells_a_figure_not_measured_from_one_that_could_not_be() -> None:

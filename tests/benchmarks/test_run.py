@@ -14,7 +14,7 @@ import pytest
 import fashion_mnist
 from benchmarks import headline, network
 from benchmarks import run as benchmark
-from benchmarks.report import PEER_PREFIX, TARGETS, target_verdict
+from benchmarks.report import PEER_PREFIX, REPORT, TARGETS, target_verdict
 from tests.conftest import bench_builder_kwargs
 from tests.helpers import synthetic
 
@@ -41,12 +41,6 @@ LONG_ONLY = (
     "cold_seconds_torchvision_style_0ms_100mbps_percon",
     "hub_stream_rate_image_hub_one_file_2w_100ms",
 )
-REPORT = """\
-# Benchmark report
-
-<!-- BEGIN GENERATED: report -->
-<!-- END GENERATED: report -->
-"""
 CARD = """\
 # Fashion-MNIST
 
@@ -103,7 +97,7 @@ def test_every_figure_survives_json(results: dict) -> None:
 def test_the_card_gets_the_headline_and_the_report_every_verdict(results: dict, tmp_path: pathlib.Path) -> None:
     readme, full = tmp_path / "README.md", tmp_path / "RESULTS.md"
     readme.write_text(CARD, encoding="utf-8")
-    full.write_text(REPORT, encoding="utf-8")
+    full.write_text(REPORT.read_text(encoding="utf-8"), encoding="utf-8")
     benchmark.write_card(readme, results)
     benchmark.write_report(full, results)
 
@@ -114,8 +108,13 @@ def test_the_card_gets_the_headline_and_the_report_every_verdict(results: dict, 
     )
     assert card_text.count("\n| ") == 1 + len(headline.BENCHMARK_ROWS), "a header and every headline row"
     assert not re.search(r"target|\bmet\b|missed|The run took", card_text), "the verdicts are the report's"
-    assert "the ratios are what to compare" in report_text and "the default run (`--long` adds" in report_text
-    assert f"in {fashion_mnist.NUM_SHARDS['train']} files" in report_text
+    assert "the default run (`--long` adds" in report_text and "Not measured" not in report_text
+    assert f"in {fashion_mnist.NUM_SHARDS['train']} files, examples per second" in report_text
+    for name, text in benchmark.blocks(results).items():  # each block holds what the run gave, the prose stays
+        assert f"<!-- BEGIN GENERATED: {name} -->\n{text.strip()}\n<!-- END GENERATED: {name} -->" in report_text
+    blank = re.compile(r"(<!-- BEGIN GENERATED: (\w+) -->\n).*?(<!-- END GENERATED: \2 -->)", re.S)
+    prose = blank.sub(r"\1\3", report_text)
+    assert prose == blank.sub(r"\1\3", REPORT.read_text(encoding="utf-8")) and "First use over the network" in prose
     for key in RUN_TARGETS:  # every target has a verdict in the report
         assert target_verdict(results, key) in report_text
     assert "The run took " in report_text
@@ -152,9 +151,10 @@ def test_sections_run_in_their_order_and_the_card_needs_them_all(capsys: pytest.
 
 
 def test_the_report_holds_only_the_sections_that_ran(results: dict) -> None:
+    chosen = benchmark.blocks({**results, "sections": ["epochs", "bytes"]})
     text = benchmark.markdown({**results, "sections": ["epochs", "bytes"]})
 
-    assert "An epoch of the train split" in text and "Parquet bytes, what users download" in text
-    assert "The build: archives" not in text and "First use over the network" not in text
+    assert list(chosen) == ["run", "epochs", "bytes", "background"]
+    assert "examples per second" in text and "| config | bytes |" in text
     assert "(epochs)" in text and "(build)" not in text
     assert "(bytes)" not in text  # milliseconds: too short to tell the other processes' load from /proc/stat
