@@ -10,11 +10,11 @@ checked, the first time it runs, against the floor's: a timing of a wrong result
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import datasets
 import numpy as np
@@ -23,13 +23,29 @@ from PIL import Image as PILImage
 import fashion_mnist
 from benchmarks import loops, peers, report
 from benchmarks.copies import read_pngs
-from benchmarks.harness import Figures, Setup, interleaved_medians
+from benchmarks.harness import Setup, interleaved_medians
 from recipes import arrays_pixels, arrays_png
 
 DECODE_SPLIT = {False: "test", True: "train"}  # by `--long`
 
 
-def measure(setup: Setup) -> Figures:
+@dataclasses.dataclass(frozen=True)
+class ArrayFigures:
+    """The train split as arrays against Keras' floor; a split's PNGs decoded against bare PIL."""
+
+    keras_floor_seconds: float | None  # None without local archives
+    array_seconds_pixels: float
+    array_ratio_pixels: float | None
+    decode_examples: int
+    decode_floor_seconds: float
+    decode_seconds: float
+    decode_ratio: float
+    decode_seconds_numpy_format: float | None = None  # `--long`
+    decode_ratio_numpy_format: float | None = None
+    keras_load_data_seconds: float | None = None
+
+
+def measure(setup: Setup) -> ArrayFigures:
     load = functools.partial(datasets.load_dataset, str(setup.repo), cache_dir=str(setup.warm_cache))
     split = DECODE_SPLIT[setup.long]
     pngs, images = read_pngs(setup.repo, split), load(split=split)
@@ -50,21 +66,19 @@ def measure(setup: Setup) -> Figures:
         "the pixels recipe", lambda: arrays_pixels.to_arrays(load(split="train", name=fashion_mnist.PIXELS))[0]
     )
     times = interleaved_medians(runs, setup.repeat)
-    floor = times.get("keras_floor")
-    figures: Figures = {
-        "keras_floor_seconds": floor,
-        "array_seconds_pixels": times["pixels"],
-        "array_ratio_pixels": times["pixels"] / floor if floor else None,
-        "decode_examples": len(pngs),
-        "decode_floor_seconds": times["pil_floor"],
-        "decode_seconds": times["png"],
-        "decode_ratio": times["png"] / times["pil_floor"],
-    }
-    if setup.long:
-        figures["decode_seconds_numpy_format"] = times["png_numpy_format"]
-        figures["decode_ratio_numpy_format"] = times["png_numpy_format"] / times["pil_floor"]
-        figures["keras_load_data_seconds"] = keras_figure(setup)
-    return figures
+    floor, pil, numpy_format = times.get("keras_floor"), times["pil_floor"], times.get("png_numpy_format")
+    return ArrayFigures(
+        keras_floor_seconds=floor,
+        array_seconds_pixels=times["pixels"],
+        array_ratio_pixels=times["pixels"] / floor if floor else None,
+        decode_examples=len(pngs),
+        decode_floor_seconds=pil,
+        decode_seconds=times["png"],
+        decode_ratio=times["png"] / pil,
+        decode_seconds_numpy_format=numpy_format,
+        decode_ratio_numpy_format=None if numpy_format is None else numpy_format / pil,
+        keras_load_data_seconds=keras_figure(setup) if setup.long else None,
+    )
 
 
 class SameArray:
@@ -117,27 +131,26 @@ def check_same_pixels(what: str, images: np.ndarray, expected: np.ndarray) -> No
         )
 
 
-def table(r: Mapping[str, Any]) -> str:
-    pngs = f"`fashion_mnist`, {r['decode_examples']:,} PNGs"
-    pil = f"bare PIL decoding of the same PNGs: {report.seconds(r['decode_floor_seconds'])}"
+def table(f: ArrayFigures) -> str:
+    pngs = f"`fashion_mnist`, {f.decode_examples:,} PNGs"
+    pil = f"bare PIL decoding of the same PNGs: {report.seconds(f.decode_floor_seconds)}"
     rows = [
         report.row("`pixels`, the train split: `load_dataset` (cached) + the card's recipe",
-                   report.seconds(r["array_seconds_pixels"]),
-                   f"gunzip + `np.frombuffer` (Keras' `load_data()`): {report.seconds(r['keras_floor_seconds'])}",
-                   report.ratio(r["array_ratio_pixels"]), report.target_verdict(r, "array_ratio_pixels")),
-        report.row(f"{pngs}: the card's recipe (PNG bytes, one decoding loop)",
-                   report.seconds(r["decode_seconds"]), pil, report.ratio(r["decode_ratio"]),
-                   report.target_verdict(r, "decode_ratio")),
+                   report.seconds(f.array_seconds_pixels),
+                   f"gunzip + `np.frombuffer` (Keras' `load_data()`): {report.seconds(f.keras_floor_seconds)}",
+                   report.ratio(f.array_ratio_pixels),
+                   report.verdict(("arrays", "array_ratio_pixels"), f.array_ratio_pixels)),
+        report.row(f"{pngs}: the card's recipe (PNG bytes, one decoding loop)", report.seconds(f.decode_seconds), pil,
+                   report.ratio(f.decode_ratio), report.verdict(("arrays", "decode_ratio"), f.decode_ratio)),
     ]  # fmt: skip
-    if report.taken(r, "decode_seconds_numpy_format"):
+    if f.decode_seconds_numpy_format is not None:
         rows.append(
-            report.row(f'{pngs}: `.with_format("numpy")["image"][:]`',
-                       report.seconds(r["decode_seconds_numpy_format"]), "the same",
-                       report.ratio(r["decode_ratio_numpy_format"]), "")
+            report.row(f'{pngs}: `.with_format("numpy")["image"][:]`', report.seconds(f.decode_seconds_numpy_format),
+                       "the same", report.ratio(f.decode_ratio_numpy_format), "")
         )  # fmt: skip
-    if report.taken(r, "keras_load_data_seconds"):
+    if f.keras_load_data_seconds is not None:
         rows.append(
             report.row("`keras.datasets.fashion_mnist.load_data()`, both splits",
-                       report.seconds(r["keras_load_data_seconds"]), "", "", "")
+                       report.seconds(f.keras_load_data_seconds), "", "", "")
         )  # fmt: skip
     return report.comparison_table(rows)

@@ -13,6 +13,7 @@ of this module, and `recipes/ray_train.py` is run by the tests.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -20,10 +21,10 @@ import pathlib
 import subprocess
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 import fashion_mnist
-from benchmarks.harness import Figures, Setup
+from benchmarks import report
+from benchmarks.harness import Setup
 from benchmarks.peers import Unavailable, keras_environment
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -127,38 +128,50 @@ def bench_jax(setup: Setup) -> dict[str, float]:
     return figures | {"jax_card_ratio": figures["jax_card_seconds"] / figures["jax_floor_seconds"]}
 
 
+@dataclasses.dataclass(frozen=True)
+class FrameworkFigures:
+    """Medians in seconds; a framework that could not run leaves its figures None."""
+
+    keras_own_seconds: float | None = None  # `keras.datasets.fashion_mnist.load_data()`
+    keras_card_seconds: float | None = None  # the card's `load_data()`
+    keras_card_ratio: float | None = None
+    jax_floor_seconds: float | None = None  # gunzip + `np.frombuffer` + `jax.device_put`
+    jax_card_seconds: float | None = None
+    jax_format_seconds: float | None = None  # `with_format("jax")`
+    jax_card_ratio: float | None = None
+
+
 BENCHES = {"keras": bench_keras, "jax": bench_jax}
 
 
-def measure(setup: Setup) -> Figures:
+def measure(setup: Setup) -> FrameworkFigures | None:
     """Every framework's figures; one that cannot run is named in `setup.unavailable` with its reason."""
-    figures: Figures = {}
+    figures: dict[str, float] = {}
     for name, bench in BENCHES.items():
         try:
             figures |= bench(setup)
         except Unavailable as reason:
             setup.unavailable[f"frameworks_{name}"] = str(reason)
-    return figures
+    return FrameworkFigures(**figures) if figures else None
 
 
-def table(figures: Mapping[str, Any]) -> str:
-    """The frameworks' table for the card's Performance section; rows with no figure are left out."""
-    rows = [
-        ("Keras: both splits as `load_data()` returns them", "keras_own", "`keras.datasets.fashion_mnist.load_data()`",
-         "keras_card", "the card's `load_data()` (`pixels`, cached)", "keras_card_ratio"),
-        ("JAX: the train split on the device", "jax_floor", "gunzip + `np.frombuffer` + `jax.device_put`",
-         "jax_card", "the card's recipe (uint8)", "jax_card_ratio"),
-        ("", "jax_floor", "the same", "jax_format", 'the same with `with_format("jax")` (int32)', None),
-    ]  # fmt: skip
-    lines = ["| what | the framework's way | this copy | ratio |", "|---|---|---|---:|"]
-    for what, own, own_name, ours, ours_name, ratio in rows:
-        if figures.get(f"{own}_seconds") is None or figures.get(f"{ours}_seconds") is None:
-            continue
-        value = figures[ratio] if ratio else figures[f"{ours}_seconds"] / figures[f"{own}_seconds"]
-        lines.append(
-            f"| {what} | {own_name}: {figures[f'{own}_seconds']:.2f} s | {ours_name}: "
-            f"{figures[f'{ours}_seconds']:.2f} s | {value:.2f} |"
-        )
-    if len(lines) == 2:
-        return ""
-    return "Other frameworks, each beside its own way to the arrays (train split, medians):\n\n" + "\n".join(lines)
+# (what, the framework's way, its seconds, this copy's way, its seconds, the ratio or None for this copy / the way's)
+ROWS = (
+    ("Keras: both splits as `load_data()` returns them", "`keras.datasets.fashion_mnist.load_data()`",
+     "keras_own_seconds", "the card's `load_data()` (`pixels`, cached)", "keras_card_seconds", "keras_card_ratio"),
+    ("JAX: the train split on the device", "gunzip + `np.frombuffer` + `jax.device_put`", "jax_floor_seconds",
+     "the card's recipe (uint8)", "jax_card_seconds", "jax_card_ratio"),
+    ("", "the same", "jax_floor_seconds", 'the same with `with_format("jax")` (int32)', "jax_format_seconds", None),
+)  # fmt: skip
+
+
+def table(f: FrameworkFigures) -> str:
+    """The frameworks' table; rows with no figure are left out."""
+    rows = []
+    for what, own_name, own_field, ours_name, ours_field, ratio_field in ROWS:
+        own, ours = getattr(f, own_field), getattr(f, ours_field)
+        if own is not None and ours is not None:
+            ratio = getattr(f, ratio_field) if ratio_field else ours / own
+            rows.append(report.row(what, f"{own_name}: {report.seconds(own)}", f"{ours_name}: {report.seconds(ours)}",
+                                   report.ratio(ratio)))  # fmt: skip
+    return report.table(("what", "the framework's way", "this copy", "ratio"), "lllr", rows)

@@ -1,7 +1,8 @@
 """What every benchmark section runs in: its `Setup`, the clocks, interleaved medians and a fresh interpreter.
 
-A section is a `Section(name, measure, table)`: `measure(setup)` returns its figures, `table(results)`
-renders its part of the card. `python -m benchmarks` lists the sections and runs each through
+A section is a `Section(name, measure, table)`: `measure(setup)` returns its figures, a frozen dataclass of
+the section's own (or None if it had nothing to measure here), and `table(figures)` renders them as
+Markdown for `benchmarks/RESULTS.md`. `python -m benchmarks` lists the sections and runs each through
 `measured`, which also records the section's wall and CPU seconds and the other processes' load.
 """
 
@@ -18,14 +19,14 @@ import resource
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Generic, TypeVar
 
 import datasets
 import torch
 
 import fashion_mnist
 
-Figures = dict[str, float | None]
+Figures = TypeVar("Figures")  # a section's frozen dataclass of figures
 
 VERSIONS_OF = ("datasets", "huggingface_hub", "pyarrow", "pillow", "numpy", "torch", "keras")
 UNITS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -51,12 +52,22 @@ class Setup:
         return self.builder_kwargs.get("archives", fashion_mnist.ARCHIVES)
 
 
-class Section(NamedTuple):
-    """One part of the benchmark: `measure` takes the setup and gives figures, `table` renders them for the card."""
+@dataclasses.dataclass(frozen=True)
+class Section(Generic[Figures]):
+    """One part of the benchmark: `measure` takes the setup and gives figures, `table` renders them for the report."""
 
     name: str
-    measure: Callable[[Setup], Figures]
-    table: Callable[[Mapping[str, Any]], str]
+    measure: Callable[[Setup], Figures | None]
+    table: Callable[[Figures], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class SectionTime:
+    """What measuring a section took: wall and CPU seconds (with its children), and the other processes' load."""
+
+    seconds: float
+    cpu_seconds: float
+    background_cores: float | None
 
 
 # --- Clocks -------------------------------------------------------------------------------
@@ -119,21 +130,12 @@ def _machine_busy_seconds() -> float | None:
     return (user + nice + system + irq + softirq + steal) / UNITS_PER_SECOND
 
 
-def measured(section: Section, setup: Setup) -> Figures:
-    """Run one section; add its wall seconds, CPU seconds (with its children) and the other processes' load.
-
-    A section with nothing to measure in this run (the local Hub without `--long`) leaves no figures.
-    """
+def measured(section: Section[Figures], setup: Setup) -> tuple[Figures | None, SectionTime]:
+    """Run one section: its figures (None if it had nothing to measure in this run), and what it took."""
     start = CpuClock.read()
     figures = section.measure(setup)
     end = CpuClock.read()
-    if not figures:
-        return {}
-    return figures | {
-        f"section_seconds_{section.name}": end.wall - start.wall,
-        f"section_cpu_seconds_{section.name}": end.own - start.own,
-        f"background_cores_{section.name}": end.background_cores_since(start),
-    }
+    return figures, SectionTime(end.wall - start.wall, end.own - start.own, end.background_cores_since(start))
 
 
 def epoch_seconds(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], num_examples: int) -> float:

@@ -13,15 +13,17 @@ By default every target is measured in under five minutes on 2 cores; `--long` a
 rows given for context (other worker counts, the 1-process build, other links, Keras' and
 torchvision's downloads, Keras' own loader) and takes more runs per figure, and `--section`
 measures only the sections named. Each section is a module `benchmarks/*.py` with a
-`measure(setup)` and a `table(results)`, listed in `SECTIONS`. `--update-card` writes the
-headline comparisons (`headline.py`) into the card and every table, with the targets' verdicts,
-into `benchmarks/RESULTS.md`. Not part of the test suite
+`measure(setup)` that returns a frozen dataclass of its figures and a `table(figures)`, listed in
+`SECTIONS`; `--json` writes them as `{section: fields}`. `--update-card` writes the headline
+comparisons (`headline.py`) into the card and each section's tables, with the targets' verdicts,
+into its block of `benchmarks/RESULTS.md`. Not part of the test suite
 (tests/benchmarks/test_run.py runs it on tiny synthetic archives).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import pathlib
@@ -30,10 +32,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import fashion_mnist
 from benchmarks import arrays, copies, epochs, faults, frameworks, headline, load, network, report, sizes, trainer
 from benchmarks import build as bench_build
-from benchmarks.harness import CpuClock, Figures, Section, machine, measured, quiet_datasets
+from benchmarks.harness import CpuClock, Section, SectionTime, machine, measured, quiet_datasets
 from scripts import build, card
 
 logger = logging.getLogger("benchmark")
@@ -58,6 +59,25 @@ LONG_REPEAT = 5
 NOT_MEASURED = "Not measured in the last run."
 
 
+@dataclasses.dataclass(frozen=True)
+class Results:
+    """A run: each section's figures (a dataclass of its own) and time, and what the run was and could not do."""
+
+    figures: dict[str, Any]  # section name -> its figures; a section with nothing to measure here is left out
+    times: dict[str, SectionTime]  # "setup" and each section that ran
+    sections: list[str]  # the sections that ran, in order
+    repeat: int
+    long: bool
+    run_seconds: float
+    machine: dict[str, Any]
+    unavailable: dict[str, str]  # what could not be measured -> why
+
+    def as_json(self) -> dict[str, Any]:
+        """Every figure as plain JSON: the only place the figures are flattened."""
+        figures = {name: dataclasses.asdict(value) for name, value in self.figures.items()}
+        return dataclasses.asdict(self) | {"figures": figures}
+
+
 def run_benchmark(
     work: pathlib.Path,
     builder_kwargs: Mapping[str, Any],
@@ -66,7 +86,7 @@ def run_benchmark(
     long: bool = False,
     with_keras: bool = True,
     sections: Sequence[Section] = SECTIONS,
-) -> dict[str, Any]:
+) -> Results:
     """`sections` (every one by default), in `work` (a scratch directory); the figures, the machine and what could
     not run. The setup (the copies every section reads) always runs.
 
@@ -78,86 +98,74 @@ def run_benchmark(
     if not with_keras:
         setup.unavailable["keras_load_data_seconds"] = "skipped (--skip-keras)"
     end = CpuClock.read()
-    figures: Figures = {
-        "train_examples": copies.num_rows(setup.repo, "train"),
-        "train_files": len(copies.shard_paths(setup.repo, fashion_mnist.NAME, "train")),
-        "section_seconds_setup": end.wall - start.wall,
-        "section_cpu_seconds_setup": end.own - start.own,
-    }
+    times = {"setup": SectionTime(end.wall - start.wall, end.own - start.own, end.background_cores_since(start))}
+    figures: dict[str, Any] = {}
     for section in sections:
         logger.info("measuring %s", section.name)
-        figures |= measured(section, setup)
-        if f"section_seconds_{section.name}" in figures:
-            logger.info("%s took %s", section.name, took(figures, section.name))
-    figures["run_seconds"] = CpuClock.read().wall - start.wall
-    return {
-        **figures,
-        "repeat": repeat,
-        "long": long,
-        "sections": [section.name for section in sections],
-        "machine": machine(),
-        "unavailable": setup.unavailable,
-    }
-
-
-def took(results: Mapping[str, Any], section: str) -> str:
-    """`12 s (10 s of CPU)`: the CPU seconds tell what the section costs on a quiet machine when this one is shared."""
-    return f"{results[f'section_seconds_{section}']:.0f} s ({results[f'section_cpu_seconds_{section}']:.0f} s of CPU)"
+        found, times[section.name] = measured(section, setup)
+        if found is not None:
+            figures[section.name] = found
+        logger.info("%s took %.0f s (%.0f s of CPU)", section.name, times[section.name].seconds,
+                    times[section.name].cpu_seconds)  # fmt: skip
+    return Results(figures, times, [section.name for section in sections], repeat, long,
+                   CpuClock.read().wall - start.wall, machine(), setup.unavailable)  # fmt: skip
 
 
 # --- Report ----------------------------------------------------------------------------
 
 
-def blocks(results: Mapping[str, Any]) -> dict[str, str]:
+def blocks(results: Results) -> dict[str, str]:
     """The report's generated blocks, by name: the run, each section that ran (its tables), the machine's load.
 
     The sentences around them are Markdown in `benchmarks/RESULTS.md`, one block of it per name.
     """
-    tables = {section.name: section.table(results) for section in SECTIONS if section.name in results["sections"]}
+    tables = {
+        section.name: section.table(results.figures[section.name]) if section.name in results.figures else ""
+        for section in SECTIONS
+        if section.name in results.sections
+    }
     return {"run": _preamble(results), **tables, "background": _background(results)}
 
 
-def markdown(results: Mapping[str, Any]) -> str:
+def markdown(results: Results) -> str:
     """The generated parts of the report, one after the other: what the command prints."""
     return "\n\n".join(filter(None, blocks(results).values()))
 
 
-def _preamble(results: Mapping[str, Any]) -> str:
-    info = results["machine"]
+def _preamble(results: Results) -> str:
+    info = results.machine
     versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items() if version)
     run = (
         "the long run (`--long`)"
-        if results["long"]
+        if results.long
         else "the default run (`--long` adds rows given for context and takes more runs per figure)"
     )
     return (
         f"Measured with `python -m benchmarks` on {info['usable_cores']} cores ({info['platform']}), "
-        f"Python {info['python']}, {versions}; {run}. Each figure is the median of {results['repeat']} runs."
+        f"Python {info['python']}, {versions}; {run}. Each figure is the median of {results.repeat} runs."
     )
 
 
-def _background(results: Mapping[str, Any]) -> str:
+def _background(results: Results) -> str:
     """How long the run took, and how busy other processes kept the machine during each section."""
-    took_run = f"The run took {results['run_seconds'] / 60:.1f} minutes."
+    took_run = f"The run took {results.run_seconds / 60:.1f} minutes."
     loads = [
-        (name, results.get(f"background_cores_{name}", 0.0))
-        for name in results["sections"]
-        if results.get(f"section_seconds_{name}", 0) >= LOAD_WINDOW
+        (name, results.times[name].background_cores)
+        for name in results.sections
+        if name in results.figures and results.times[name].seconds >= LOAD_WINDOW
     ]
     if any(value is None for _, value in loads):
         return f"{took_run} Other processes' load was not measured (no /proc/stat)."
     listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads)
-    return (
-        f"{took_run} Other processes kept busy on average {listed} of the {results['machine']['usable_cores']} cores."
-    )
+    return f"{took_run} Other processes kept busy on average {listed} of the {results.machine['usable_cores']} cores."
 
 
-def write_card(readme: pathlib.Path, results: Mapping[str, Any]) -> None:
+def write_card(readme: pathlib.Path, results: Results) -> None:
     """The card's Performance block: the headline comparisons only."""
-    card.write_block(readme, "performance", headline.table(results, headline.BENCHMARK_ROWS))
+    card.write_block(readme, "performance", headline.table(results.figures, headline.BENCHMARK_ROWS))
 
 
-def write_report(path: pathlib.Path, results: Mapping[str, Any]) -> None:
+def write_report(path: pathlib.Path, results: Results) -> None:
     """Each generated block of `benchmarks/RESULTS.md`; a section that measured nothing says so."""
     for name, text in blocks(results).items():
         card.write_block(path, name, text or NOT_MEASURED)
@@ -219,10 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sections=chosen_sections(args.section),
         )
     print(markdown(results))
-    for figure, reason in results["unavailable"].items():  # for the maintainer: the card leaves such rows out
+    for figure, reason in results.unavailable.items():  # for the maintainer: the card leaves such rows out
         logger.warning("not measured: %s (%s)", figure, reason)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(results.as_json(), indent=2) + "\n", encoding="utf-8")
     if args.update_card:
         write_card(args.update_card, results)
         write_report(report.REPORT, results)
