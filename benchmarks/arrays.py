@@ -4,7 +4,8 @@ The `pixels` target compares paths that start from files on disk on the train sp
 `pixels` figure includes `load_dataset` itself (from a filled cache), as Keras' includes
 gunzipping the archives. The decoding target compares per-image costs, so by default it
 decodes the test split (a sixth of the work); `--long` decodes the train split and adds
-`.with_format("numpy")` (not in the card) and Keras' own `load_data()`. Each path's array is
+`.with_format("numpy")` (not in the card). Keras' own `load_data()` is the frameworks section's
+(`benchmarks.frameworks`), timed once for the whole report. Each path's array is
 checked, the first time it runs, against the floor's: a timing of a wrong result means nothing.
 """
 
@@ -42,7 +43,6 @@ class ArrayFigures:
     decode_ratio: float
     decode_seconds_numpy_format: float | None = None  # `--long`
     decode_ratio_numpy_format: float | None = None
-    keras_load_data_seconds: float | None = None
 
 
 def measure(setup: Setup) -> ArrayFigures:
@@ -77,7 +77,6 @@ def measure(setup: Setup) -> ArrayFigures:
         decode_ratio=times["png"] / pil,
         decode_seconds_numpy_format=numpy_format,
         decode_ratio_numpy_format=None if numpy_format is None else numpy_format / pil,
-        keras_load_data_seconds=keras_figure(setup) if setup.long else None,
     )
 
 
@@ -109,19 +108,6 @@ def decode_pngs(pngs: Sequence[bytes]) -> np.ndarray:
     return np.stack([np.asarray(PILImage.open(io.BytesIO(png))) for png in pngs])
 
 
-def keras_figure(setup: Setup) -> float | None:
-    """Keras' own loader where it can run and is not skipped; otherwise None, with the reason recorded."""
-    if "keras_load_data_seconds" in setup.unavailable:  # `--skip-keras`
-        return None
-    try:
-        if setup.archive_dir is None:
-            raise peers.Unavailable("no local copy of the archives (pass --data-dir)")
-        return peers.keras_load_data_seconds(setup.archive_dir, setup.archives, setup.work, setup.repeat)
-    except peers.Unavailable as reason:
-        setup.unavailable["keras_load_data_seconds"] = str(reason)
-        return None
-
-
 def check_same_pixels(what: str, images: np.ndarray, expected: np.ndarray) -> None:
     """A timing of a wrong result means nothing: each path must give the floor's exact array."""
     if images.shape != expected.shape or images.dtype != np.uint8 or not np.array_equal(images, expected):
@@ -147,10 +133,5 @@ def table(f: ArrayFigures) -> str:
         rows.append(
             report.row(f'{pngs}: `.with_format("numpy")["image"][:]`', report.seconds(f.decode_seconds_numpy_format),
                        "the same", report.ratio(f.decode_ratio_numpy_format), "")
-        )  # fmt: skip
-    if f.keras_load_data_seconds is not None:
-        rows.append(
-            report.row("`keras.datasets.fashion_mnist.load_data()`, both splits",
-                       report.seconds(f.keras_load_data_seconds), "", "", "")
         )  # fmt: skip
     return report.comparison_table(rows)

@@ -1,11 +1,11 @@
 """Keras and JAX: the card's recipes beside what each framework's users load today, for `python -m benchmarks`.
 
 The benchmark's `frameworks` section (`measure` and `table`). Each `bench_<name>(setup)`
-takes the benchmark's `Setup` and returns figures in seconds, medians of
-`setup.repeat` runs with the compared steps taking turns. Each runs in a child
-process: Keras reads KERAS_HOME and its backend when imported, and JAX is not in every
-environment that runs the benchmark. A framework that is not installed, or a run with
-no local archives, raises `peers.Unavailable` with the reason.
+takes the benchmark's `Setup` and returns figures in seconds, medians of `setup.repeat`
+runs with the compared steps taking turns, timed by `benchmarks.framework_runs` in a child
+process. This is the one place Keras' own `load_data()` is timed. A framework that is not
+installed, skipped (`--skip-keras`), or a run with no local archives raises `Unavailable` with
+the reason.
 
 Ray is not timed here: starting a local Ray cluster alone takes longer than the rest
 of this module, and `recipes/ray_train.py` is run by the tests.
@@ -20,88 +20,29 @@ import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 
 import fashion_mnist
 from benchmarks import report
 from benchmarks.harness import Setup
-from benchmarks.peers import Unavailable, keras_environment
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHILD_TIMEOUT = 600  # seconds
+SKIP_KERAS = "frameworks_keras"  # `--skip-keras` puts this in `setup.unavailable`, with its reason
 
 
-# A child program's common part: the arguments, interleaved medians, the card's array recipe and Keras' floor.
-COMMON = """\
-import json, statistics, sys, time
-import numpy as np
-import datasets
-args = json.loads(sys.argv[1])
-import fashion_mnist
-from benchmarks.peers import keras_style_split
-from recipes import keras_load_data
-datasets.disable_progress_bars()
-
-def medians(runs):
-    samples = {name: [] for name in runs}
-    for _ in range(args["repeat"]):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-def card_load_data():  # recipes/keras_load_data.py, the card's Keras drop-in
-    return keras_load_data.load_data(args["repo"])
-
-def card_train_split():
-    return datasets.load_dataset(args["repo"], "pixels", split="train")
-
-archive_dir = __import__("pathlib").Path(args["archive_dir"])
-card_load_data()  # the cache is warm before the first timed run
-"""
-
-KERAS = """\
-from keras.datasets import fashion_mnist as keras_fashion_mnist
-print(json.dumps(medians({"keras_own_seconds": keras_fashion_mnist.load_data, "keras_card_seconds": card_load_data})))
-"""
-
-JAX = """\
-import jax
-from recipes import jax_train
-
-def floor():  # what a JAX user without `datasets` writes: gunzip the archives, put the arrays on the device
-    images, labels = keras_style_split(archive_dir, fashion_mnist.ARCHIVES, "train")
-    jax.block_until_ready((jax.device_put(images), jax.device_put(labels)))
-
-def card():  # recipes/jax_train.py: uint8 arrays, then the device
-    jax.block_until_ready(jax_train.to_device(card_train_split()))
-
-def jax_format():  # the formatter, without a dtype: int32 on the device
-    jax.block_until_ready(card_train_split().with_format("jax")[:]["pixels"])
-
-print(json.dumps(medians({"jax_floor_seconds": floor, "jax_card_seconds": card, "jax_format_seconds": jax_format})))
-"""
+class Unavailable(Exception):
+    """A framework that cannot run here (no local archives, not installed, skipped); the reason is reported."""
 
 
-def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None = None) -> dict[str, float]:
-    """Run COMMON + `program` in a fresh interpreter and return the figures it prints as its last line."""
-    if setup.archive_dir is None:
-        raise Unavailable("no local copy of the archives (pass --data-dir)")
-    args = {
-        "repo": str(setup.repo),
-        "archive_dir": str(setup.archive_dir),
-        "repeat": setup.repeat,
-    }
+def run_child(name: str, setup: Setup, environment: Mapping[str, str]) -> dict[str, float]:
+    """`python -m benchmarks.framework_runs NAME` in a fresh interpreter; the figures it prints as its last line."""
+    args = {"repo": str(setup.repo), "archive_dir": str(setup.archive_dir), "repeat": setup.repeat}
     done = subprocess.run(
-        [sys.executable, "-c", COMMON + program, json.dumps(args)],
+        [sys.executable, "-m", "benchmarks.framework_runs", name, json.dumps(args)],
         # The recipes load with the default cache: the warm one, where both configs are prepared already.
-        env={
-            **os.environ,
-            "HF_DATASETS_CACHE": str(setup.warm_cache),
-            "PYTHONPATH": str(PROJECT_ROOT),
-            **(environment or {}),
-        },
+        env={**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), "PYTHONPATH": str(PROJECT_ROOT), **environment},
         capture_output=True,
         text=True,
         timeout=CHILD_TIMEOUT,
@@ -112,19 +53,39 @@ def run_child(program: str, setup: Setup, environment: Mapping[str, str] | None 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def keras_environment(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, str]:
+    """`KERAS_HOME` holding links to the local archives where Keras looks for its download, on the torch backend.
+
+    Keras uses a file found in `$KERAS_HOME/datasets/fashion-mnist/` without checking a hash and
+    downloads nothing; torch is the backend because this project's CPU wheel is already there.
+    """
+    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=work))
+    downloads = home / "datasets" / "fashion-mnist"
+    downloads.mkdir(parents=True)
+    for archive in fashion_mnist.ARCHIVES:
+        (downloads / archive.filename).symlink_to((archive_dir / archive.filename).resolve())
+    return {"KERAS_HOME": str(home), "KERAS_BACKEND": "torch"}
+
+
 def bench_keras(setup: Setup) -> dict[str, float]:
     """`keras.datasets.fashion_mnist.load_data()` (both splits, local archives) beside the card's `load_data()`."""
+    if SKIP_KERAS in setup.unavailable:
+        raise Unavailable(setup.unavailable[SKIP_KERAS])
     if setup.archive_dir is None:
         raise Unavailable("no local copy of the archives (pass --data-dir)")
-    figures = run_child(KERAS, setup, keras_environment(setup.archive_dir, fashion_mnist.ARCHIVES, setup.work))
+    if importlib.util.find_spec("keras") is None:
+        raise Unavailable("Keras is not installed (`pip install keras`; it runs on the torch backend)")
+    figures = run_child("keras", setup, keras_environment(setup.archive_dir, setup.work))
     return figures | {"keras_card_ratio": figures["keras_card_seconds"] / figures["keras_own_seconds"]}
 
 
 def bench_jax(setup: Setup) -> dict[str, float]:
     """The train split on the JAX device: from the archives, with the card's recipe, and with `with_format("jax")`."""
+    if setup.archive_dir is None:
+        raise Unavailable("no local copy of the archives (pass --data-dir)")
     if importlib.util.find_spec("jax") is None:
         raise Unavailable('JAX is not installed (`pip install "jax[cpu]"`)')
-    figures = run_child(JAX, setup, {"JAX_PLATFORMS": "cpu"})
+    figures = run_child("jax", setup, {"JAX_PLATFORMS": "cpu"})
     return figures | {"jax_card_ratio": figures["jax_card_seconds"] / figures["jax_floor_seconds"]}
 
 

@@ -3,8 +3,8 @@
 Someone who wants Fashion-MNIST as tensors compares us with two loaders:
 
 - Keras' `keras.datasets.fashion_mnist.load_data()`: gunzip the four IDX archives and view
-  the bytes as uint8 arrays (`keras_style_split` is that floor; `keras_load_data_seconds`
-  times Keras itself where it is installed);
+  the bytes as uint8 arrays (`keras_style_split` is that floor; `benchmarks.frameworks` times
+  Keras itself where it is installed);
 - torchvision's `datasets.FashionMNIST`: the same arrays held in memory, and per item a
   `PIL.Image.fromarray` and `ToTensor()` (`TorchvisionStyleFashionMnist`). PyPI's
   torchvision does not import beside this project's CPU torch, so its `__getitem__` is
@@ -16,12 +16,7 @@ Someone who wants Fashion-MNIST as tensors compares us with two loaders:
 from __future__ import annotations
 
 import gzip
-import importlib.util
-import os
 import pathlib
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,10 +24,6 @@ import torch
 from PIL import Image
 
 import fashion_mnist
-
-
-class Unavailable(Exception):
-    """A comparison that cannot run here (no local archives, Keras not installed); the reason is reported."""
 
 
 def keras_style_split(
@@ -74,53 +65,3 @@ def torchvision_style_batches(images: np.ndarray, labels: np.ndarray, num_worker
     """The loop a torchvision user writes: `DataLoader(FashionMNIST(..., transform=ToTensor()), 256, shuffle=True)`."""
     dataset = TorchvisionStyleFashionMnist(images, labels)
     return torch.utils.data.DataLoader(dataset, batch_size=256, shuffle=True, num_workers=num_workers)
-
-
-KERAS_PROGRAM = """\
-import json, statistics, sys, time
-from keras.datasets import fashion_mnist
-times = []
-for _ in range(int(sys.argv[1])):
-    start = time.perf_counter()
-    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
-    times.append(time.perf_counter() - start)
-print(json.dumps(statistics.median(times)))
-"""
-
-
-def keras_environment(
-    archive_dir: pathlib.Path, archives: Sequence[fashion_mnist.Archive], work: pathlib.Path
-) -> dict[str, str]:
-    """`KERAS_HOME` holding links to the local archives where Keras looks for its download, on the torch backend.
-
-    Keras uses a file found in `$KERAS_HOME/datasets/fashion-mnist/` without checking a hash
-    and downloads nothing; both the peers' and the frameworks' Keras runs start from here.
-    """
-    if importlib.util.find_spec("keras") is None:
-        raise Unavailable("Keras is not installed (`pip install keras`; it runs on the torch backend)")
-    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=work))
-    downloads = home / "datasets" / "fashion-mnist"
-    downloads.mkdir(parents=True)
-    for archive in archives:
-        (downloads / archive.filename).symlink_to((archive_dir / archive.filename).resolve())
-    return {"KERAS_HOME": str(home), "KERAS_BACKEND": "torch"}
-
-
-def keras_load_data_seconds(
-    archive_dir: pathlib.Path, archives: Sequence[fashion_mnist.Archive], work: pathlib.Path, repeat: int
-) -> float:
-    """Median seconds of `keras.datasets.fashion_mnist.load_data()` (both splits) on the local archives.
-
-    Keras looks for its download in `$KERAS_HOME/datasets/fashion-mnist/` and uses a file
-    found there without checking a hash, so links to the local archives stand in for the
-    download. It runs in a child process because Keras reads KERAS_HOME and its backend
-    (torch here: the CPU wheel this project already has) when it is imported.
-    """
-    env = {**os.environ, **keras_environment(archive_dir, archives, work)}
-    done = subprocess.run(
-        [sys.executable, "-c", KERAS_PROGRAM, str(repeat)], env=env, capture_output=True, text=True, timeout=600
-    )
-    if done.returncode != 0:
-        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise Unavailable(f"keras.datasets.fashion_mnist.load_data() failed: {last_line}")
-    return float(done.stdout.strip().splitlines()[-1])

@@ -11,7 +11,7 @@ cannot drift apart.
 
 By default every target is measured in under five minutes on 2 cores; `--long` adds the
 rows given for context (other worker counts, the 1-process build, other links, Keras' and
-torchvision's downloads, Keras' own loader) and takes more runs per figure, and `--section`
+torchvision's downloads) and takes more runs per figure, and `--section`
 measures only the sections named. Each section is a module `benchmarks/*.py` with a
 `measure(setup)` that returns a frozen dataclass of its figures and a `table(figures)`, listed in
 `SECTIONS`; `--json` writes them as `{section: fields}`. `--update-card` writes the headline
@@ -96,7 +96,7 @@ def run_benchmark(
     start = CpuClock.read()
     setup = copies.prepare(work, builder_kwargs, repeat=repeat, long=long)
     if not with_keras:
-        setup.unavailable["keras_load_data_seconds"] = "skipped (--skip-keras)"
+        setup.unavailable[frameworks.SKIP_KERAS] = "skipped (--skip-keras)"
     end = CpuClock.read()
     times = {"setup": SectionTime(end.wall - start.wall, end.own - start.own, end.background_cores_since(start))}
     figures: dict[str, Any] = {}
@@ -198,7 +198,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     report.add_update_card_argument(parser, "performance", also=f", and every table into {report.REPORT.name}")
     parser.add_argument(
-        "--skip-keras", action="store_true", help="with --long: do not time keras.datasets.fashion_mnist"
+        "--skip-keras", action="store_true", help="do not time keras.datasets.fashion_mnist (the frameworks section)"
     )
     args = parser.parse_args(argv)
     if args.section and args.update_card:

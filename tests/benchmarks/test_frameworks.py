@@ -8,8 +8,8 @@ import importlib.util
 import pytest
 
 from benchmarks import frameworks
+from benchmarks.frameworks import Unavailable
 from benchmarks.harness import Setup
-from benchmarks.peers import Unavailable
 
 
 @pytest.fixture
@@ -37,6 +37,12 @@ def test_jax_missing_is_reported_not_raised(setup: Setup) -> None:
 def test_jax_figures(setup: Setup) -> None:
     figures = frameworks.bench_jax(setup)
     assert min(figures[f"jax_{name}_seconds"] for name in ("floor", "card", "format")) > 0
+
+
+def test_keras_is_skipped_with_its_reason_when_asked(setup: Setup) -> None:
+    setup.unavailable[frameworks.SKIP_KERAS] = "skipped (--skip-keras)"
+    with pytest.raises(Unavailable, match="skipped"):
+        frameworks.bench_keras(setup)
 
 
 def test_no_archives_is_unavailable(setup: Setup) -> None:

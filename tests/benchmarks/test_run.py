@@ -31,7 +31,6 @@ RUN_TARGETS = [key for key in TARGETS if key[0] not in (PEER_SECTION, "network")
 LONG_ONLY = (
     ("build", "build_seconds_1proc"),
     ("arrays", "decode_seconds_numpy_format"),
-    ("arrays", "keras_load_data_seconds"),
     ("epochs", "epoch_seconds", "torchvision_0w"),
     ("epochs", "epoch_seconds", "image_card"),
     ("epochs", "stream_rates", "one_shard_2w"),
