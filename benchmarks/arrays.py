@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 import fashion_mnist
-from benchmarks import loops, peers, report
+from benchmarks import loops, report
 from benchmarks.copies import read_pngs
 from benchmarks.harness import Setup, interleaved_medians
 from recipes import arrays_pixels, arrays_png
@@ -59,7 +59,7 @@ def measure(setup: Setup) -> ArrayFigures:
     train = decoded if split == "train" else SameArray()
     if setup.archive_dir is not None:
         archive_dir, archives = setup.archive_dir, setup.archives
-        runs["keras_floor"] = train.timed("gunzip", lambda: peers.keras_style_split(archive_dir, archives, "train")[0])
+        runs["keras_floor"] = train.timed("gunzip", lambda: loops.keras_style_split(archive_dir, archives, "train")[0])
     elif train.expected is None:
         train.expected = decode_pngs(read_pngs(setup.repo, "train"))
     runs["pixels"] = train.timed(

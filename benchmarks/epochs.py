@@ -1,7 +1,7 @@
 """Epochs of the train split against torchvision's loop: in memory, and streamed from local files.
 
 Both compare with the same torchvision-style epoch (in-memory uint8 arrays, a PIL image and `ToTensor()`
-per item, 2 `DataLoader` workers, `benchmarks.peers`). It runs once a round, taking turns with every loop,
+per item, 2 `DataLoader` workers, `benchmarks.loops`). It runs once a round, taking turns with every loop,
 so both tables share one measurement of it. Runs in a fresh interpreter (`in_fresh_process`), as a
 training script would.
 
@@ -22,7 +22,7 @@ import datasets
 import numpy as np
 
 import fashion_mnist
-from benchmarks import copies, loops, peers, report
+from benchmarks import copies, loops, report
 from benchmarks.harness import Setup, epoch_seconds, in_fresh_process, interleaved_medians
 from recipes import arrays_pixels
 
@@ -85,7 +85,7 @@ def measure_here(setup: Setup) -> EpochFigures:
     n = len(train)
     in_memory, streamed = in_memory_runs(setup, train), stream_runs(setup, n)
     torchvision = {
-        "torchvision_2w": lambda: epoch_seconds(peers.torchvision_style_batches(train.arrays, train.labels, 2), n)
+        "torchvision_2w": lambda: epoch_seconds(loops.torchvision_style_batches(train.arrays, train.labels, 2), n)
     }
     times = interleaved_medians(torchvision | in_memory | streamed, setup.repeat)
     files = len(copies.shard_paths(setup.repo, fashion_mnist.NAME, "train"))
@@ -104,7 +104,7 @@ def in_memory_runs(setup: Setup, train: TrainSplit) -> dict[str, Callable[[], fl
     if setup.long:
         chosen["image_card"] = lambda: epoch_seconds(loops.png_batch_transform(train.images, 2), n)
         chosen["torchvision_0w"] = lambda: epoch_seconds(
-            peers.torchvision_style_batches(train.arrays, train.labels, 0), n
+            loops.torchvision_style_batches(train.arrays, train.labels, 0), n
         )
     return chosen
 

@@ -22,7 +22,7 @@ import datasets
 
 import fashion_mnist
 from benchmarks.harness import interleaved_medians, seconds
-from benchmarks.peers import keras_style_split
+from benchmarks.loops import keras_style_split
 from recipes import keras_load_data
 
 

@@ -1,23 +1,13 @@
 """First use over the network: a cold `load_dataset` and a streamed epoch from a Hub that seems far away.
 
-Every user meets the copy through the Hub, over links where a request costs tens to
-hundreds of milliseconds, and every Colab session or CI job starts with an empty cache.
-Loopback figures hide all of that, so this section serves the copy from the tests' local
-Hub (olah behind `local_hub`'s front) with a `Link` that holds each request one
-round trip (and a new connection's handshake two more) and caps bandwidth per connection
-or for all connections together. Against it, each in a fresh process with an empty
-`HF_HOME`, as a new Colab session would be:
-
-- a cold `load_dataset` of each config, in this copy's layout and with the same rows as
-  one Parquet file per split (the older layout);
-- with `--long`, a Keras-style first use (GET the four archives from the same server,
-  gunzip, `np.frombuffer`) and a torchvision-style one (download to files, check MD5,
-  gunzip to files, parse the IDX files to arrays);
-- a streamed epoch of the card's recipe for each config, beside the same recipe reading
-  local files in the same process, taking turns.
-
-The front counts the requests and connections of each run. The runs themselves are
-`benchmarks.network_runs`, a module that starts without `datasets` or torch.
+Every user meets the copy through the Hub, where a request costs tens to hundreds of milliseconds,
+and every Colab session or CI job starts with an empty cache; loopback figures hide that. So the
+local Hub (olah behind `local_hub`'s front) serves the copy with a `Link` that holds each request
+one round trip (a new connection's handshake two more) and caps bandwidth per connection or for
+all together. Each run is a fresh process with an empty `HF_HOME` (`benchmarks.network_runs`, which
+starts without `datasets` or torch): a cold load of each config, in this layout and as one file a
+split; with `--long`, Keras- and torchvision-style first uses of the archives; and the card's
+streams, beside the same recipe on local files in the same process. The front counts requests.
 """
 
 from __future__ import annotations

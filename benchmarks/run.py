@@ -1,23 +1,15 @@
-"""Measure the Hub copy against what it has to beat: build, load, decode, stream and bytes.
+"""`python -m benchmarks`: every section of `SECTIONS`, then the report and the card's headline.
 
     python -m benchmarks --data-dir DIR [--long] [--repeat N] [--section NAME ...] [--json PATH]
                          [--update-card [README]]
 
-Every figure is the median of repeated runs and is set beside a floor or an alternative
-measured in the same run, taking turns so that a slow spell of the machine hits both alike:
-absolute times depend on the machine, the ratios carry over. The pipelines timed are the
-card's own recipes, imported from `recipes/` (`loops.py`), so the card and the benchmark
-cannot drift apart.
-
-By default every target is measured in under five minutes on 2 cores; `--long` adds the
-rows given for context (other worker counts, the 1-process build, other links, Keras' and
-torchvision's downloads) and takes more runs per figure, and `--section`
-measures only the sections named. Each section is a module `benchmarks/*.py` with a
-`measure(setup)` that returns a frozen dataclass of its figures and a `table(figures)`, listed in
-`SECTIONS`; `--json` writes them as `{section: fields}`. `--update-card` writes the headline
-comparisons (`headline.py`) into the card and each section's tables, with the targets' verdicts,
-into its block of `benchmarks/RESULTS.md`. Not part of the test suite
-(tests/benchmarks/test_run.py runs it on tiny synthetic archives).
+Every figure is the median of repeated runs, set beside a floor or an alternative measured in the
+same run, taking turns so that a slow spell of the machine hits both alike: absolute times depend on
+the machine, the ratios carry over. By default every target is measured in under five minutes on
+2 cores; `--long` adds the rows given for context and more runs per figure. A section is a module
+with `measure(setup)`, returning a frozen dataclass of its figures, and `table(figures)`;
+`--json` writes them as `{section: fields}`, `--update-card` the headline (`headline.py`) into
+the card and each section's tables into its block of `benchmarks/RESULTS.md`.
 """
 
 from __future__ import annotations

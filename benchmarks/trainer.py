@@ -1,23 +1,13 @@
-"""The `transformers` Trainer on this copy, as examples/train_trainer.py runs it (one process, 1 torch thread).
+"""The `transformers` Trainer as examples/train_trainer.py runs it (its `make_trainer`: one process, 1 thread).
 
-Two comparisons, both with the example's own Trainer (`make_trainer`: the same TinyCnn,
-arguments and batch of 64):
-- steps per second training on the stream (local files, the example's shuffle buffer) against
-  the same Trainer on the in-memory split (`load_dataset` of the same copy, the same `.map` to
-  model inputs done once beforehand and timed apart), for both configs; the clock runs from
-  the WARMUP-th step over STEPS steps, which is two refills of the stream's shuffle buffer;
-- the seconds from the start of a resumed run (building the stream and the Trainer, loading
-  the checkpoint) to its first step, against a fresh run's seconds to its first step, resuming
-  at about 25%, 50% and 90% of the first epoch (the exact stream starts at the checkpoint's
-  window: the later the position, the more a resume by re-reading would cost); and the bytes
-  of the stream state each rank writes into a checkpoint. Timed in the process, after the
-  imports both pay alike; on the `fashion_mnist` config (PNGs: the dearer one to decode). One
-  run trains to the last position, saving at each; every round then times a fresh run and a
-  resume from each checkpoint, taking turns.
-
-Runs in a fresh interpreter (torch's thread count is per process). One run per figure by
-default (each round takes about 40 s on 2 cores with the real data); `--long` takes the median
-of `setup.repeat`.
+Steps per second on the stream (local files, the example's shuffle buffer) against the same Trainer
+on the split in memory (the same `.map` to model inputs done once beforehand, timed apart), from the
+WARMUP-th step over STEPS steps (two refills of the shuffle buffer), for both configs. And a resumed
+run's seconds to its first step (the stream and the Trainer made, the checkpoint loaded) against a
+fresh run's, at 25%, 50% and 90% of an epoch on `fashion_mnist`: the exact stream starts at the
+checkpoint's window, where a resume by re-reading would cost more the later it is; and the bytes of
+the stream state a rank writes into a checkpoint. Runs in a fresh interpreter (torch's thread count
+is per process); the steps-per-second runs, about 40 s a round, once by default.
 """
 
 from __future__ import annotations
