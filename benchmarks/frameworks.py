@@ -18,14 +18,13 @@ import importlib.util
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
 
 import fashion_mnist
 from benchmarks import report
-from benchmarks.harness import Setup
+from benchmarks.harness import ChildFailed, Setup, run_json
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHILD_TIMEOUT = 600  # seconds
@@ -39,18 +38,12 @@ class Unavailable(Exception):
 def run_child(name: str, setup: Setup, environment: Mapping[str, str]) -> dict[str, float]:
     """`python -m benchmarks.framework_runs NAME` in a fresh interpreter; the figures it prints as its last line."""
     args = {"repo": str(setup.repo), "archive_dir": str(setup.archive_dir), "repeat": setup.repeat}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.framework_runs", name, json.dumps(args)],
-        # The recipes load with the default cache: the warm one, where both configs are prepared already.
-        env={**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), "PYTHONPATH": str(PROJECT_ROOT), **environment},
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT,
-    )
-    if done.returncode != 0:
-        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise Unavailable(f"the child process failed: {last_line}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    # The recipes load with the default cache: the warm one, where both configs are prepared already.
+    env = {**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), "PYTHONPATH": str(PROJECT_ROOT), **environment}
+    try:
+        return run_json([sys.executable, "-m", "benchmarks.framework_runs", name, json.dumps(args)], env, CHILD_TIMEOUT)
+    except ChildFailed as failure:
+        raise Unavailable(f"the child process failed: {str(failure).strip().splitlines()[-1]}") from failure
 
 
 def keras_environment(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, str]:

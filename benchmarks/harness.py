@@ -11,12 +11,14 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import importlib.metadata
+import json
 import multiprocessing
 import os
 import pathlib
 import platform
 import resource
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -169,6 +171,18 @@ def in_fresh_process(measure: Callable[[Setup], Figures], setup: Setup) -> Figur
         max_workers=1, mp_context=context, initializer=_prepare_child, initargs=(start_method,)
     ) as pool:
         return pool.submit(measure, setup).result()
+
+
+class ChildFailed(RuntimeError):
+    """A child program of the benchmark exited with an error; the message ends with the end of its stderr."""
+
+
+def run_json(command: Sequence[str], env: Mapping[str, str], timeout: float, cwd: str | None = None) -> Any:
+    """Run a child program (a fresh process, as a new notebook or job starts) and read the JSON of its last line."""
+    done = subprocess.run(list(command), env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise ChildFailed(f"{' '.join(command[1:3])} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _prepare_child(start_method: str) -> None:

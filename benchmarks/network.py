@@ -18,7 +18,6 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,7 +26,7 @@ from typing import Any
 import fashion_mnist
 from benchmarks import network_runs as runs
 from benchmarks import report
-from benchmarks.harness import Setup
+from benchmarks.harness import Setup, run_json
 from scripts import layout
 
 ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet file per split
@@ -166,17 +165,7 @@ def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.network_runs", *command],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"benchmark child {' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json([sys.executable, "-m", "benchmarks.network_runs", *command], env, CHILD_TIMEOUT, cwd=home)
 
 
 def archive_table(archives: Sequence[fashion_mnist.Archive]) -> str:

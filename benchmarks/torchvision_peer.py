@@ -24,7 +24,6 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -32,6 +31,7 @@ from typing import Any
 
 import fashion_mnist
 from benchmarks import headline, network, report
+from benchmarks.harness import run_json
 from scripts import card, layout
 
 PROGRAM = pathlib.Path(__file__).with_name("torchvision_epochs.py")
@@ -70,13 +70,7 @@ def run_program(python: pathlib.Path, spec: dict[str, Any], work: pathlib.Path) 
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
     environment["HF_HOME"] = tempfile.mkdtemp(prefix="hf-home-", dir=work)
     environment["PYTHONPATH"] = str(CHECKOUT)  # the program imports the card's recipes from the checkout
-    done = subprocess.run(
-        [str(python), str(PROGRAM), json.dumps(spec)],
-        cwd=work, env=environment, capture_output=True, text=True, timeout=PROGRAM_TIMEOUT,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"{PROGRAM.name} failed with {python}:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json([str(python), str(PROGRAM), json.dumps(spec)], environment, PROGRAM_TIMEOUT, cwd=str(work))
 
 
 def far_first_uses(hub: network.FarHub, python: pathlib.Path, repeat: int, work: pathlib.Path) -> dict[str, float]:

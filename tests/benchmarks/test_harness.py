@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import sys
 import time
 
 import pytest
@@ -102,3 +103,9 @@ def test_setup_fields_the_sections_share() -> None:
         "work", "repeat", "builder_kwargs", "repo", "one_shard", "warm_cache", "archive_dir", "unavailable", "long",
         "build_seconds",
     ]  # fmt: skip
+
+
+def test_run_json_reads_a_childs_last_line_and_a_failure_says_why() -> None:
+    assert bench_harness.run_json([sys.executable, "-c", "print('x'); print('[1, 2]')"], os.environ, 60) == [1, 2]
+    with pytest.raises(bench_harness.ChildFailed, match="boom"):
+        bench_harness.run_json([sys.executable, "-c", "import sys; sys.exit('boom')"], os.environ, 60)
