@@ -19,7 +19,6 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import datasets
 import transformers
@@ -99,7 +98,7 @@ def measure_here(setup: Setup) -> TrainerFigures:
     transformers.logging.set_verbosity_error()
     plan = Plan(copies.num_rows(setup.repo, "train"))
     samples: dict[tuple[str, str], list[float]] = {}  # (what, config or position) -> each round's figure
-    prepared: dict[str, Any] = {}
+    prepared: dict[str, datasets.Dataset] = {}
     prepare_seconds: dict[str, float] = {}
     # Every round times the resumes (a few seconds each; one run's first step varies by a tenth of a second, as much
     # as the target's margin); the steps-per-second runs take most of the time, so by default they run once.
@@ -107,9 +106,9 @@ def measure_here(setup: Setup) -> TrainerFigures:
     speed_runs = setup.repeat if setup.long else 1
     for round_ in range(setup.repeat):
         runs: dict[tuple[str, str], Callable[[], float]] = {}
-        for name, config in CONFIGS.items() if round_ < speed_runs else ():
-            runs["stream", name] = lambda config=config: stream_run(setup, plan, config)
-            runs["memory", name] = lambda config=config: memory_run(setup, plan, config, prepared, prepare_seconds)
+        for name in CONFIGS if round_ < speed_runs else ():
+            runs["stream", name] = lambda name=name: speed_run(setup, plan, name)
+            runs["memory", name] = lambda name=name: memory_run(setup, plan, name, prepared, prepare_seconds)
         runs["fresh", ""] = lambda round_=round_: first_step_run(setup, plan, f"fresh-{round_}", None)
         for mode, checkpoint in zip(RESUMES, checkpoints, strict=True):
             runs["resumed", mode] = lambda mode=mode, checkpoint=checkpoint, round_=round_: first_step_run(
@@ -143,35 +142,24 @@ def arguments(setup: Setup, plan: Plan, config: str, *extra: str) -> argparse.Na
     return train_trainer.parse_args([*common, "--save-steps", "0", "--torch-threads", "1", *extra])
 
 
-def steps_per_second(clock: StepClock, plan: Plan) -> float:
+def speed_run(setup: Setup, plan: Plan, name: str, in_memory: datasets.Dataset | None = None) -> float:
+    """Steps per second of the example's Trainer on its stream of config `name`, or on the split `in_memory`."""
+    output = setup.work / "trainer" / f"{'stream' if in_memory is None else 'memory'}-{name}"
+    args = arguments(setup, plan, CONFIGS[name], "--output-dir", str(output), "--max-steps", str(plan.speed_steps))
+    clock = StepClock()
+    train_trainer.make_trainer(args, in_memory, callbacks=[clock]).train()
     return plan.steps / (clock.times[plan.warmup + plan.steps] - clock.times[plan.warmup])
 
 
-def stream_run(setup: Setup, plan: Plan, config: str) -> float:
-    """The example's Trainer on its stream."""
-    name = next(key for key, value in CONFIGS.items() if value == config)
-    output = setup.work / "trainer" / f"stream-{name}"
-    args = arguments(setup, plan, config, "--output-dir", str(output), "--max-steps", str(plan.speed_steps))
-    clock = StepClock()
-    train_trainer.make_trainer(args, callbacks=[clock]).train()
-    return steps_per_second(clock, plan)
-
-
-def memory_run(
-    setup: Setup, plan: Plan, config: str, prepared: dict[str, Any], prepare_seconds: dict[str, float]
-) -> float:
-    """The same Trainer on the split in memory: `load_dataset` (cached), then the stream's `.map` done once (its
-    seconds go to `prepare_seconds`)."""
-    name = next(key for key, value in CONFIGS.items() if value == config)
+def memory_run(setup: Setup, plan: Plan, name: str, prepared: dict[str, datasets.Dataset],
+               prepare_seconds: dict[str, float]) -> float:  # fmt: skip
+    """The same Trainer on the split in memory: `load_dataset` (cached), then the stream's `.map` done once, the
+    first time (its seconds go to `prepare_seconds`)."""
     if name not in prepared:
         start = time.perf_counter()
-        prepared[name] = in_memory_split(setup, config)
+        prepared[name] = in_memory_split(setup, CONFIGS[name])
         prepare_seconds[name] = time.perf_counter() - start
-    output = setup.work / "trainer" / f"memory-{name}"
-    args = arguments(setup, plan, config, "--output-dir", str(output), "--max-steps", str(plan.speed_steps))
-    clock = StepClock()
-    train_trainer.make_trainer(args, prepared[name], callbacks=[clock]).train()
-    return steps_per_second(clock, plan)
+    return speed_run(setup, plan, name, prepared[name])
 
 
 def in_memory_split(setup: Setup, config: str) -> datasets.Dataset:
