@@ -4,32 +4,48 @@ The `pixels` target compares paths that start from files on disk on the train sp
 `pixels` figure includes `load_dataset` itself (from a filled cache), as Keras' includes
 gunzipping the archives. The decoding target compares per-image costs, so by default it
 decodes the test split (a sixth of the work); `--long` decodes the train split and adds
-`.with_format("numpy")` (not in the card) and Keras' own `load_data()`. Each path's array is
+`.with_format("numpy")` (not in the card). Keras' own `load_data()` is the frameworks section's
+(`benchmarks.frameworks`), timed once for the whole report. Each path's array is
 checked, the first time it runs, against the floor's: a timing of a wrong result means nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import datasets
 import numpy as np
 from PIL import Image as PILImage
 
 import fashion_mnist
-from benchmarks import loops, peers, report
+from benchmarks import loops, report
 from benchmarks.copies import read_pngs
-from benchmarks.harness import Figures, Setup, interleaved_medians
+from benchmarks.harness import Setup, interleaved_medians
 from recipes import arrays_pixels, arrays_png
 
 DECODE_SPLIT = {False: "test", True: "train"}  # by `--long`
 
 
-def measure(setup: Setup) -> Figures:
+@dataclasses.dataclass(frozen=True)
+class ArrayFigures:
+    """The train split as arrays against Keras' floor; a split's PNGs decoded against bare PIL."""
+
+    keras_floor_seconds: float | None  # None without local archives
+    array_seconds_pixels: float
+    array_ratio_pixels: float | None
+    decode_examples: int
+    decode_floor_seconds: float
+    decode_seconds: float
+    decode_ratio: float
+    decode_seconds_numpy_format: float | None = None  # `--long`
+    decode_ratio_numpy_format: float | None = None
+
+
+def measure(setup: Setup) -> ArrayFigures:
     load = functools.partial(datasets.load_dataset, str(setup.repo), cache_dir=str(setup.warm_cache))
     split = DECODE_SPLIT[setup.long]
     pngs, images = read_pngs(setup.repo, split), load(split=split)
@@ -43,28 +59,25 @@ def measure(setup: Setup) -> Figures:
     train = decoded if split == "train" else SameArray()
     if setup.archive_dir is not None:
         archive_dir, archives = setup.archive_dir, setup.archives
-        runs["keras_floor"] = train.timed("gunzip", lambda: peers.keras_style_split(archive_dir, archives, "train")[0])
+        runs["keras_floor"] = train.timed("gunzip", lambda: loops.keras_style_split(archive_dir, archives, "train")[0])
     elif train.expected is None:
         train.expected = decode_pngs(read_pngs(setup.repo, "train"))
     runs["pixels"] = train.timed(
         "the pixels recipe", lambda: arrays_pixels.to_arrays(load(split="train", name=fashion_mnist.PIXELS))[0]
     )
     times = interleaved_medians(runs, setup.repeat)
-    floor = times.get("keras_floor")
-    figures: Figures = {
-        "keras_floor_seconds": floor,
-        "array_seconds_pixels": times["pixels"],
-        "array_ratio_pixels": times["pixels"] / floor if floor else None,
-        "decode_examples": len(pngs),
-        "decode_floor_seconds": times["pil_floor"],
-        "decode_seconds": times["png"],
-        "decode_ratio": times["png"] / times["pil_floor"],
-    }
-    if setup.long:
-        figures["decode_seconds_numpy_format"] = times["png_numpy_format"]
-        figures["decode_ratio_numpy_format"] = times["png_numpy_format"] / times["pil_floor"]
-        figures["keras_load_data_seconds"] = keras_figure(setup)
-    return figures
+    floor, pil, numpy_format = times.get("keras_floor"), times["pil_floor"], times.get("png_numpy_format")
+    return ArrayFigures(
+        keras_floor_seconds=floor,
+        array_seconds_pixels=times["pixels"],
+        array_ratio_pixels=times["pixels"] / floor if floor else None,
+        decode_examples=len(pngs),
+        decode_floor_seconds=pil,
+        decode_seconds=times["png"],
+        decode_ratio=times["png"] / pil,
+        decode_seconds_numpy_format=numpy_format,
+        decode_ratio_numpy_format=None if numpy_format is None else numpy_format / pil,
+    )
 
 
 class SameArray:
@@ -95,19 +108,6 @@ def decode_pngs(pngs: Sequence[bytes]) -> np.ndarray:
     return np.stack([np.asarray(PILImage.open(io.BytesIO(png))) for png in pngs])
 
 
-def keras_figure(setup: Setup) -> float | None:
-    """Keras' own loader where it can run and is not skipped; otherwise None, with the reason recorded."""
-    if "keras_load_data_seconds" in setup.unavailable:  # `--skip-keras`
-        return None
-    try:
-        if setup.archive_dir is None:
-            raise peers.Unavailable("no local copy of the archives (pass --data-dir)")
-        return peers.keras_load_data_seconds(setup.archive_dir, setup.archives, setup.work, setup.repeat)
-    except peers.Unavailable as reason:
-        setup.unavailable["keras_load_data_seconds"] = str(reason)
-        return None
-
-
 def check_same_pixels(what: str, images: np.ndarray, expected: np.ndarray) -> None:
     """A timing of a wrong result means nothing: each path must give the floor's exact array."""
     if images.shape != expected.shape or images.dtype != np.uint8 or not np.array_equal(images, expected):
@@ -117,27 +117,21 @@ def check_same_pixels(what: str, images: np.ndarray, expected: np.ndarray) -> No
         )
 
 
-def table(r: Mapping[str, Any]) -> str:
-    pngs = f"`fashion_mnist`, {r['decode_examples']:,} PNGs"
-    pil = f"bare PIL decoding of the same PNGs: {report.seconds(r['decode_floor_seconds'])}"
+def table(f: ArrayFigures) -> str:
+    pngs = f"`fashion_mnist`, {f.decode_examples:,} PNGs"
+    pil = f"bare PIL decoding of the same PNGs: {report.seconds(f.decode_floor_seconds)}"
     rows = [
         report.row("`pixels`, the train split: `load_dataset` (cached) + the card's recipe",
-                   report.seconds(r["array_seconds_pixels"]),
-                   f"gunzip + `np.frombuffer` (Keras' `load_data()`): {report.seconds(r['keras_floor_seconds'])}",
-                   report.ratio(r["array_ratio_pixels"]), report.target_verdict(r, "array_ratio_pixels")),
-        report.row(f"{pngs}: the card's recipe (PNG bytes, one decoding loop)",
-                   report.seconds(r["decode_seconds"]), pil, report.ratio(r["decode_ratio"]),
-                   report.target_verdict(r, "decode_ratio")),
+                   report.seconds(f.array_seconds_pixels),
+                   f"gunzip + `np.frombuffer` (Keras' `load_data()`): {report.seconds(f.keras_floor_seconds)}",
+                   report.ratio(f.array_ratio_pixels),
+                   report.verdict(("arrays", "array_ratio_pixels"), f.array_ratio_pixels)),
+        report.row(f"{pngs}: the card's recipe (PNG bytes, one decoding loop)", report.seconds(f.decode_seconds), pil,
+                   report.ratio(f.decode_ratio), report.verdict(("arrays", "decode_ratio"), f.decode_ratio)),
     ]  # fmt: skip
-    if report.taken(r, "decode_seconds_numpy_format"):
+    if f.decode_seconds_numpy_format is not None:
         rows.append(
-            report.row(f'{pngs}: `.with_format("numpy")["image"][:]`',
-                       report.seconds(r["decode_seconds_numpy_format"]), "the same",
-                       report.ratio(r["decode_ratio_numpy_format"]), "")
+            report.row(f'{pngs}: `.with_format("numpy")["image"][:]`', report.seconds(f.decode_seconds_numpy_format),
+                       "the same", report.ratio(f.decode_ratio_numpy_format), "")
         )  # fmt: skip
-    if report.taken(r, "keras_load_data_seconds"):
-        rows.append(
-            report.row("`keras.datasets.fashion_mnist.load_data()`, both splits",
-                       report.seconds(r["keras_load_data_seconds"]), "", "", "")
-        )  # fmt: skip
-    return report.comparison_table("A split as one uint8 array `(n, 28, 28)`:", rows)
+    return report.comparison_table(rows)

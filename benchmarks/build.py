@@ -9,6 +9,7 @@ sections read is its first run. `--long` adds the 1-process build.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import pathlib
 import shutil
@@ -22,14 +23,26 @@ from PIL import Image as PILImage
 
 import fashion_mnist
 from benchmarks import report
-from benchmarks.harness import Figures, Setup, interleaved_medians, seconds
+from benchmarks.harness import Setup, interleaved_medians, seconds
 from recipes import arrays_pixels
 from scripts import build
 
 FLOOR_STRIDE = 10
 
 
-def measure(setup: Setup) -> Figures:
+@dataclasses.dataclass(frozen=True)
+class BuildFigures:
+    """The floor (PIL-encoding, scaled up from every `encode_floor_stride`-th image) and each build against it."""
+
+    encode_floor_seconds: float
+    encode_floor_stride: int
+    build_seconds_2proc: float
+    build_ratio_2proc: float
+    build_seconds_1proc: float | None = None  # `--long`
+    build_ratio_1proc: float | None = None
+
+
+def measure(setup: Setup) -> BuildFigures:
     """Build with 2 processes (and 1 with `--long`) against PIL-encoding every image once."""
     stride = 1 if setup.long else FLOOR_STRIDE
     pixels = all_pixels(setup)
@@ -43,12 +56,10 @@ def measure(setup: Setup) -> Figures:
     times = interleaved_medians(
         runs, setup.repeat, taken={"2proc": [setup.build_seconds]} if setup.build_seconds else {}
     )
-    floor = times.pop("encode_floor")
-    figures: Figures = {"encode_floor_seconds": floor, "encode_floor_stride": stride}
-    for name, value in times.items():
-        figures[f"build_seconds_{name}"] = value
-        figures[f"build_ratio_{name}"] = value / floor
-    return figures
+    floor, one = times["encode_floor"], times.get("1proc")
+    return BuildFigures(
+        floor, stride, times["2proc"], times["2proc"] / floor, one, None if one is None else one / floor
+    )
 
 
 def all_pixels(setup: Setup) -> np.ndarray:
@@ -79,14 +90,15 @@ def build_seconds(parent: pathlib.Path, num_proc: int, builder_kwargs: Mapping[s
         shutil.rmtree(repo)
 
 
-def table(r: Mapping[str, Any]) -> str:
-    sample = "all images" if r["encode_floor_stride"] == 1 else f"every {r['encode_floor_stride']}th image, scaled up"
-    floor = f"PIL PNG-encoding {sample}, 1 process: {report.seconds(r['encode_floor_seconds'])}"
+def table(f: BuildFigures) -> str:
+    sample = "all images" if f.encode_floor_stride == 1 else f"every {f.encode_floor_stride}th image, scaled up"
+    floor = f"PIL PNG-encoding {sample}, 1 process: {report.seconds(f.encode_floor_seconds)}"
+    builds = [("1 process", f.build_seconds_1proc, f.build_ratio_1proc, "build_ratio_1proc"),
+              ("2 processes", f.build_seconds_2proc, f.build_ratio_2proc, "build_ratio_2proc")]  # fmt: skip
     rows = [
-        report.row(f"{n} process{'es' if n > 1 else ''}", report.seconds(r[f"build_seconds_{n}proc"]), floor,
-                   report.ratio(r[f"build_ratio_{n}proc"]), report.verdict_if_target(r, f"build_ratio_{n}proc"))
-        for n in (1, 2)
-        if report.taken(r, f"build_seconds_{n}proc")
+        report.row(what, report.seconds(value), floor, report.ratio(ratio),
+                   report.verdict_if_target(("build", field), ratio))
+        for what, value, ratio, field in builds
+        if value is not None
     ]  # fmt: skip
-    caption = "The build: archives → verified shards of both configs, preview, card and infos:"
-    return report.comparison_table(caption, rows, subject="build")
+    return report.comparison_table(rows, subject="build")

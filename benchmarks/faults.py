@@ -15,13 +15,14 @@ takes the median of the run's repeats, the epochs taking turns. Runs in a fresh 
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from benchmarks import copies, loops
-from benchmarks.harness import Figures, Setup, epoch_seconds, in_fresh_process, interleaved_medians
+from benchmarks import copies, loops, report
+from benchmarks.harness import Setup, epoch_seconds, in_fresh_process, interleaved_medians
 from scripts import layout
 
 SPLIT = "test"
@@ -35,17 +36,26 @@ WHAT_THE_CLIENT_DOES = {
 }
 
 
-def measure(setup: Setup) -> Figures:
+@dataclasses.dataclass(frozen=True)
+class FaultFigures:
+    epoch_seconds: dict[str, float]  # "none" (a clean epoch) and each fault kind -> the epoch's seconds
+    cost_seconds: dict[str, float]  # each fault kind -> its epoch's seconds less the clean epoch's
+    data_reads: int  # the Parquet reads of a clean epoch; the fault falls on the middle one
+    examples: int
+    rounds: int  # runs per figure
+
+
+def measure(setup: Setup) -> FaultFigures | None:
     """The section, in a fresh interpreter; nothing if olah (the `test` extra) is not installed."""
     from local_hub import OLAH_CLI
 
     if not OLAH_CLI.exists():
         setup.unavailable["faults"] = "olah is not installed (it comes with the `test` extra)"
-        return {}
+        return None
     return in_fresh_process(measure_here, setup)
 
 
-def measure_here(setup: Setup) -> Figures:
+def measure_here(setup: Setup) -> FaultFigures:
     from local_hub import LocalHub, clients_pointed_at
     from scripts.push_to_hub import upload_set
 
@@ -58,13 +68,8 @@ def measure_here(setup: Setup) -> Figures:
         runs = {"none": lambda: clean_epoch(hub.front, num_examples)[0]}
         runs |= {kind: faulted_epoch(hub.front, kind, max(1, reads // 2), num_examples) for kind in KINDS}
         times = interleaved_medians(runs, rounds, taken={"none": [clean]})
-    figures: Figures = {f"fault_epoch_seconds_{name}": value for name, value in times.items()}
-    figures |= {f"fault_cost_seconds_{kind}": times[kind] - times["none"] for kind in KINDS}
-    return figures | {
-        "fault_data_reads": float(reads),
-        "fault_examples": float(num_examples),
-        "fault_rounds": float(rounds),
-    }
+    costs = {kind: times[kind] - times["none"] for kind in KINDS}
+    return FaultFigures(times, costs, reads, num_examples, rounds)
 
 
 def split_batches() -> loops.Batches:
@@ -93,29 +98,12 @@ def faulted_epoch(front: Any, kind: str, first: int, num_examples: int) -> Calla
     return run
 
 
-def _rows(results: Mapping[str, Any]) -> Iterator[str]:
-    for kind in KINDS:
-        epoch, cost = results.get(f"fault_epoch_seconds_{kind}"), results.get(f"fault_cost_seconds_{kind}")
-        if epoch is not None:
-            yield f"| {WHAT_THE_CLIENT_DOES[kind]} | {epoch:.2f} s | {cost:+.2f} s |"
-
-
-def table(results: Mapping[str, Any]) -> str:
-    """The section's part of the card's Performance block; empty if it measured nothing."""
-    clean = results.get("fault_epoch_seconds_none")
-    if clean is None:
-        return ""
-    rows = "\n".join(_rows(results))
-    rounds = results.get("fault_rounds", 1)
-    runs = "one run each" if rounds == 1 else f"the median of {rounds:.0f} runs each, taking turns"
-    return f"""\
-A Hub fault in the middle of a streamed epoch: the card's PNG stream of the test split
-({results["fault_examples"]:,.0f} examples, {WORKERS} DataLoader workers) from the local Hub, clean and with one of
-its {results["fault_data_reads"]:.0f} Parquet reads failing mid-epoch ({runs}). Every epoch gave every example once;
-the cost is the epoch's seconds less the clean epoch's. With 2 workers the other worker keeps reading while one
-waits, so a wait costs the epoch less than its length.
-
-| fault | epoch | cost |
-|---|---:|---:|
-| none | {clean:.2f} s | |
-{rows}"""
+def table(f: FaultFigures) -> str:
+    runs = "one run each" if f.rounds == 1 else f"the median of {f.rounds} runs each, taking turns"
+    rows = [report.row("none", report.seconds(f.epoch_seconds["none"]), "")]
+    rows += [
+        report.row(WHAT_THE_CLIENT_DOES[kind], report.seconds(f.epoch_seconds[kind]), f"{f.cost_seconds[kind]:+.2f} s")
+        for kind in KINDS
+    ]
+    caption = f"The test split's {f.examples:,} examples, {f.data_reads} Parquet reads a clean epoch; {runs}:"
+    return report.table(("fault", "epoch", "cost"), "lrr", rows, caption)

@@ -1,7 +1,8 @@
 """What every benchmark section runs in: its `Setup`, the clocks, interleaved medians and a fresh interpreter.
 
-A section is a `Section(name, measure, table)`: `measure(setup)` returns its figures, `table(results)`
-renders its part of the card. `python -m benchmarks` lists the sections and runs each through
+A section is a `Section(name, measure, table)`: `measure(setup)` returns its figures, a frozen dataclass of
+the section's own (or None if it had nothing to measure here), and `table(figures)` renders them as
+Markdown for `benchmarks/RESULTS.md`. `python -m benchmarks` lists the sections and runs each through
 `measured`, which also records the section's wall and CPU seconds and the other processes' load.
 """
 
@@ -10,22 +11,24 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import importlib.metadata
+import json
 import multiprocessing
 import os
 import pathlib
 import platform
 import resource
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Generic, TypeVar
 
 import datasets
 import torch
 
 import fashion_mnist
 
-Figures = dict[str, float | None]
+Figures = TypeVar("Figures")  # a section's frozen dataclass of figures
 
 VERSIONS_OF = ("datasets", "huggingface_hub", "pyarrow", "pillow", "numpy", "torch", "keras")
 UNITS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -51,12 +54,22 @@ class Setup:
         return self.builder_kwargs.get("archives", fashion_mnist.ARCHIVES)
 
 
-class Section(NamedTuple):
-    """One part of the benchmark: `measure` takes the setup and gives figures, `table` renders them for the card."""
+@dataclasses.dataclass(frozen=True)
+class Section(Generic[Figures]):
+    """One part of the benchmark: `measure` takes the setup and gives figures, `table` renders them for the report."""
 
     name: str
-    measure: Callable[[Setup], Figures]
-    table: Callable[[Mapping[str, Any]], str]
+    measure: Callable[[Setup], Figures | None]
+    table: Callable[[Figures], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class SectionTime:
+    """What measuring a section took: wall and CPU seconds (with its children), and the other processes' load."""
+
+    seconds: float
+    cpu_seconds: float
+    background_cores: float | None
 
 
 # --- Clocks -------------------------------------------------------------------------------
@@ -119,21 +132,12 @@ def _machine_busy_seconds() -> float | None:
     return (user + nice + system + irq + softirq + steal) / UNITS_PER_SECOND
 
 
-def measured(section: Section, setup: Setup) -> Figures:
-    """Run one section; add its wall seconds, CPU seconds (with its children) and the other processes' load.
-
-    A section with nothing to measure in this run (the local Hub without `--long`) leaves no figures.
-    """
+def measured(section: Section[Figures], setup: Setup) -> tuple[Figures | None, SectionTime]:
+    """Run one section: its figures (None if it had nothing to measure in this run), and what it took."""
     start = CpuClock.read()
     figures = section.measure(setup)
     end = CpuClock.read()
-    if not figures:
-        return {}
-    return figures | {
-        f"section_seconds_{section.name}": end.wall - start.wall,
-        f"section_cpu_seconds_{section.name}": end.own - start.own,
-        f"background_cores_{section.name}": end.background_cores_since(start),
-    }
+    return figures, SectionTime(end.wall - start.wall, end.own - start.own, end.background_cores_since(start))
 
 
 def epoch_seconds(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], num_examples: int) -> float:
@@ -167,6 +171,18 @@ def in_fresh_process(measure: Callable[[Setup], Figures], setup: Setup) -> Figur
         max_workers=1, mp_context=context, initializer=_prepare_child, initargs=(start_method,)
     ) as pool:
         return pool.submit(measure, setup).result()
+
+
+class ChildFailed(RuntimeError):
+    """A child program of the benchmark exited with an error; the message ends with the end of its stderr."""
+
+
+def run_json(command: Sequence[str], env: Mapping[str, str], timeout: float, cwd: str | None = None) -> Any:
+    """Run a child program (a fresh process, as a new notebook or job starts) and read the JSON of its last line."""
+    done = subprocess.run(list(command), env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise ChildFailed(f"{' '.join(command[1:3])} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _prepare_child(start_method: str) -> None:

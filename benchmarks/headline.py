@@ -19,19 +19,19 @@ HEADER = ("what you do", "this copy", "what you would use instead", "ratio")
 
 @dataclasses.dataclass(frozen=True)
 class Headline:
-    """One row: `ours` and `theirs` are figure keys; `unit` says how both read ("s" or "steps/s")."""
+    """One row: `ours` and `theirs` name figures (`report.Key`); `unit` says how both read ("s" or "steps/s")."""
 
     what: str
-    ours: str
+    ours: report.Key
     instead: str
-    theirs: str
+    theirs: report.Key
     unit: str = "s"
 
-    def taken(self, results: Mapping[str, Any]) -> bool:
-        return results.get(self.ours) is not None and results.get(self.theirs) is not None
-
-    def cells(self, results: Mapping[str, Any]) -> tuple[str, str, str, str]:
-        ours, theirs = results[self.ours], results[self.theirs]
+    def cells(self, figures: Mapping[str, Any]) -> tuple[str, str, str, str] | None:
+        """The row's cells; None if the run did not take both figures."""
+        ours, theirs = report.figure(figures, self.ours), report.figure(figures, self.theirs)
+        if ours is None or theirs is None:
+            return None
         return self.what, self.figure(ours), f"{self.instead}: {self.figure(theirs)}", report.ratio(ours / theirs)
 
     def figure(self, value: float) -> str:
@@ -40,19 +40,19 @@ class Headline:
 
 # The rows `python -m benchmarks` gives, in the card's order.
 BENCHMARK_ROWS = (
-    Headline("the train split as uint8 arrays: `pixels` and the arrays recipe", "array_seconds_pixels",
-             "gunzip + `np.frombuffer`, as Keras' `load_data()`", "keras_floor_seconds"),
+    Headline("the train split as uint8 arrays: `pixels` and the arrays recipe", ("arrays", "array_seconds_pixels"),
+             "gunzip + `np.frombuffer`, as Keras' `load_data()`", ("arrays", "keras_floor_seconds")),
     Headline("a first `load_dataset` of the default config, 100 ms a request",
-             "cold_seconds_image_100ms_100mbps_percon", "one file a split",
-             "cold_seconds_image_one_file_100ms_100mbps_percon"),
-    Headline("the Trainer on the default config's stream", "trainer_steps_per_second_stream_image",
-             "the split in memory", "trainer_steps_per_second_memory_image", unit="steps/s"),
+             ("network", "first_uses", report.LINKS[0], "image", "seconds"), "one file a split",
+             ("network", "first_uses", report.LINKS[0], "image_one_file", "seconds")),
+    Headline("the Trainer on the default config's stream", ("trainer", "steps_per_second_stream", "image"),
+             "the split in memory", ("trainer", "steps_per_second_memory", "image"), unit="steps/s"),
     Headline("the Trainer's first step, resumed exactly at 90% of an epoch",
-             "trainer_first_step_seconds_resumed_90", "a fresh run's", "trainer_first_step_seconds_fresh"),
+             ("trainer", "first_step_seconds_resumed", "90"), "a fresh run's", ("trainer", "first_step_seconds_fresh")),
 )  # fmt: skip
 
 
-def table(results: Mapping[str, Any], rows: Sequence[Headline]) -> str:
-    """The Markdown table of the rows taken; empty if none was."""
-    taken = [report.row(*headline.cells(results)) for headline in rows if headline.taken(results)]
-    return report.table("", HEADER, "lrlr", taken).lstrip("\n")
+def table(figures: Mapping[str, Any], rows: Sequence[Headline]) -> str:
+    """The Markdown table of the rows taken, from `{section: its figures}`; empty if none was."""
+    taken = [report.row(*cells) for cells in (headline.cells(figures) for headline in rows) if cells]
+    return report.table(HEADER, "lrlr", taken)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import tempfile
-from collections.abc import Mapping
-from typing import Any
 
 import datasets
 
 from benchmarks import report
-from benchmarks.harness import Figures, Setup, interleaved_medians, seconds
+from benchmarks.harness import Setup, interleaved_medians, seconds
 
 
-def measure(setup: Setup) -> Figures:
+@dataclasses.dataclass(frozen=True)
+class LoadFigures:
+    load_seconds_cold: float  # into a new cache: `datasets` converts the Parquet files again
+    load_seconds_warm: float  # from the setup's filled cache
+
+
+def measure(setup: Setup) -> LoadFigures:
     """Cold: a new cache each run, so `datasets` converts the Parquet files again. Warm: the setup's cache."""
     times = interleaved_medians(
         {
@@ -22,7 +27,7 @@ def measure(setup: Setup) -> Figures:
         },
         setup.repeat,
     )
-    return {"load_seconds_cold": times["cold"], "load_seconds_warm": times["warm"]}
+    return LoadFigures(times["cold"], times["warm"])
 
 
 def load_seconds(repo: pathlib.Path | str, cache_dir: pathlib.Path) -> float:
@@ -30,13 +35,12 @@ def load_seconds(repo: pathlib.Path | str, cache_dir: pathlib.Path) -> float:
     return seconds(lambda: datasets.load_dataset(str(repo), cache_dir=str(cache_dir)))
 
 
-def table(r: Mapping[str, Any]) -> str:
+def table(f: LoadFigures) -> str:
     return report.table(
-        "`load_dataset` of a local copy of this repository, the default config, both splits:",
         ("cache", "measured"),
         "lr",
         [
-            report.row("cold: a new cache", report.seconds(r["load_seconds_cold"])),
-            report.row("warm: the cache filled", report.seconds(r["load_seconds_warm"])),
+            report.row("cold: a new cache", report.seconds(f.load_seconds_cold)),
+            report.row("warm: the cache filled", report.seconds(f.load_seconds_warm)),
         ],
     )

@@ -1,23 +1,13 @@
 """First use over the network: a cold `load_dataset` and a streamed epoch from a Hub that seems far away.
 
-Every user meets the copy through the Hub, over links where a request costs tens to
-hundreds of milliseconds, and every Colab session or CI job starts with an empty cache.
-Loopback figures hide all of that, so this section serves the copy from the tests' local
-Hub (olah behind `local_hub`'s front) with a `Link` that holds each request one
-round trip (and a new connection's handshake two more) and caps bandwidth per connection
-or for all connections together. Against it, each in a fresh process with an empty
-`HF_HOME`, as a new Colab session would be:
-
-- a cold `load_dataset` of each config, in this copy's layout and with the same rows as
-  one Parquet file per split (the older layout);
-- with `--long`, a Keras-style first use (GET the four archives from the same server,
-  gunzip, `np.frombuffer`) and a torchvision-style one (download to files, check MD5,
-  gunzip to files, parse the IDX files to arrays);
-- a streamed epoch of the card's recipe for each config, beside the same recipe reading
-  local files in the same process, taking turns.
-
-The front counts the requests and connections of each run. The runs themselves are
-`benchmarks.network_runs`, a module that starts without `datasets` or torch.
+Every user meets the copy through the Hub, where a request costs tens to hundreds of milliseconds,
+and every Colab session or CI job starts with an empty cache; loopback figures hide that. So the
+local Hub (olah behind `local_hub`'s front) serves the copy with a `Link` that holds each request
+one round trip (a new connection's handshake two more) and caps bandwidth per connection or for
+all together. Each run is a fresh process with an empty `HF_HOME` (`benchmarks.network_runs`, which
+starts without `datasets` or torch): a cold load of each config, in this layout and as one file a
+split; with `--long`, Keras- and torchvision-style first uses of the archives; and the card's
+streams, beside the same recipe on local files in the same process. The front counts requests.
 """
 
 from __future__ import annotations
@@ -27,9 +17,7 @@ import dataclasses
 import json
 import os
 import pathlib
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,7 +26,7 @@ from typing import Any
 import fashion_mnist
 from benchmarks import network_runs as runs
 from benchmarks import report
-from benchmarks.harness import Figures, Setup
+from benchmarks.harness import Setup, run_json
 from scripts import layout
 
 ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet file per split
@@ -50,9 +38,6 @@ CHILD_TIMEOUT = 900.0  # seconds for one child run, far above any run seen
 MB = 1_000_000
 
 
-CONDITION_KEY = re.compile(r"(?P<ms>[\d.]+)ms(?:_(?P<mbps>[\d.]+)mbps_(?P<scope>percon|shared))?")
-
-
 @dataclasses.dataclass(frozen=True)
 class Condition:
     """One network condition: a round trip in seconds, and a bandwidth cap per connection or shared."""
@@ -61,23 +46,9 @@ class Condition:
     bytes_per_second: float | None = None
     shared_cap: bool = False
 
-    @property
-    def key(self) -> str:
-        """The condition in figure names: `100ms`, `100ms_100mbps_percon`, `50ms_100mbps_shared`."""
-        if not self.bytes_per_second:
-            return f"{self.latency * 1000:g}ms"
-        scope = "shared" if self.shared_cap else "percon"
-        return f"{self.latency * 1000:g}ms_{self.bytes_per_second * 8 / MB:g}mbps_{scope}"
-
-    @classmethod
-    def from_key(cls, key: str) -> Condition:
-        match = CONDITION_KEY.fullmatch(key)
-        if not match:
-            raise ValueError(f"not a condition key: {key!r}")
-        cap = float(match["mbps"]) * MB / 8 if match["mbps"] else None
-        return cls(float(match["ms"]) / 1000, cap, match["scope"] == "shared")
-
     def describe(self) -> str:
+        """How a network engineer says it, and the condition's name in the figures: `100 ms, 100 Mbit/s per
+        connection`, `50 ms, no cap`."""
         if not self.bytes_per_second:
             return f"{self.latency * 1000:g} ms, no cap"
         scope = "shared by all connections" if self.shared_cap else "per connection"
@@ -93,6 +64,34 @@ COLD_CONDITIONS = {
 }
 STREAM_LATENCIES = {"default": (0.0,), "long": (0.0, 0.05, 0.1)}
 STREAM_WORKERS = {"default": (2,), "long": (0, 1, 2)}
+
+
+@dataclasses.dataclass(frozen=True)
+class FirstUse:
+    """One first use (the median seconds of its runs), and the requests and connections of its last run."""
+
+    seconds: float
+    requests: int
+    connections: int
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkFigures:
+    """Cold first uses at each link, and streamed epochs from the Hub at each latency beside local files.
+
+    Links are named as `Condition.describe` says them; contenders: each config (`image`, `pixels`), each in the
+    one-file layout (`image_one_file`, ...) and, with `--long`, `keras_style` and `torchvision_style`. Streams:
+    `{config}_{where}_{workers}w`, where is `hub` or `hub_one_file`.
+    """
+
+    datasets_import_seconds: float | None  # before each cold load, left out of its seconds
+    first_uses: dict[str, dict[str, FirstUse]]  # link -> contender -> its first use
+    cold_ratios: dict[str, dict[str, float]]  # link -> config -> seconds / the one-file layout's
+    keras_ratios: dict[str, dict[str, float]]  # link -> config -> seconds / the Keras-style run's (`--long`)
+    hub_stream_rates: dict[str, dict[str, float]]  # latency ("0 ms") -> stream -> examples per second
+    hub_stream_requests: dict[str, dict[str, int]]  # latency -> stream -> requests an epoch
+    local_stream_rates: dict[str, float]  # `{config}_{workers}w` -> examples per second from local files
+    hub_stream_ratios: dict[str, float]  # `{config}_{workers}w` -> the Hub's rate at 0 ms / local files'
 
 
 # --- The Hub that seems far away ---------------------------------------------------------------
@@ -166,17 +165,7 @@ def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.network_runs", *command],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"benchmark child {' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json([sys.executable, "-m", "benchmarks.network_runs", *command], env, CHILD_TIMEOUT, cwd=home)
 
 
 def archive_table(archives: Sequence[fashion_mnist.Archive]) -> str:
@@ -195,8 +184,8 @@ def cold_first_use(
     archives: Sequence[fashion_mnist.Archive],
     *,
     with_peers: bool = True,
-) -> Figures:
-    """Seconds and requests of each first use at each condition: medians of `repeat` runs taking turns.
+) -> dict[str, Any]:
+    """`NetworkFigures`' first-use fields: each first use at each condition, medians of `repeat` runs taking turns.
 
     `with_peers` adds the Keras- and torchvision-style downloads of the archives. Each run must
     see every example (each split's rows, or the archives' labels), or the section fails.
@@ -204,42 +193,41 @@ def cold_first_use(
     expected_rows = sum(a.num_examples for a in archives if a.kind == "labels")
     contenders: dict[str, list[str]] = {}
     for config, key in CONFIG_KEYS.items():
-        contenders[f"{key}"] = ["cold-load", layout.REPO_ID, config]
+        contenders[key] = ["cold-load", layout.REPO_ID, config]
         contenders[f"{key}_one_file"] = ["cold-load", ONE_FILE_REPO_ID, config]
     if with_peers:
         contenders["keras_style"] = ["keras-style", hub.url_of_archives(), archive_table(archives)]
         contenders["torchvision_style"] = ["torchvision-style", hub.url_of_archives(), archive_table(archives)]
-    figures: Figures = {}
+    found: dict[str, Any] = {"datasets_import_seconds": None, "first_uses": {}, "cold_ratios": {}, "keras_ratios": {}}
     for condition in conditions:
+        link = condition.describe()
         set_condition(hub, condition)
         seconds: dict[str, list[float]] = {name: [] for name in contenders}
+        counts: dict[str, Mapping[str, int]] = {}
         for _ in range(repeat):
             for name, command in contenders.items():
                 scratch = tempfile.mkdtemp(prefix="first-use-", dir=work)
                 command = [*command, scratch] if command[0] != "cold-load" else command
                 hub.front.reset_counts()
                 answer = run_child(command, hub.endpoint, work)
-                counts = hub.front.counts
+                counts[name] = hub.front.counts
                 if answer["rows"] != expected_rows:
-                    raise RuntimeError(
-                        f"{name} saw {answer['rows']} examples at {condition.describe()}, not {expected_rows}"
-                    )
+                    raise RuntimeError(f"{name} saw {answer['rows']} examples at {link}, not {expected_rows}")
                 seconds[name].append(answer["seconds"])
-                figures[f"cold_requests_{name}_{condition.key}"] = runs.request_count(counts)
-                figures[f"cold_connections_{name}_{condition.key}"] = counts["connections"]
-                if "import_seconds" in answer:
-                    figures["datasets_import_seconds"] = answer["import_seconds"]
-        for name, values in seconds.items():
-            figures[f"cold_seconds_{name}_{condition.key}"] = statistics.median(values)
-        for key in CONFIG_KEYS.values():
-            mine = figures[f"cold_seconds_{key}_{condition.key}"]
-            figures[f"cold_ratio_{key}_{condition.key}"] = (
-                mine / figures[f"cold_seconds_{key}_one_file_{condition.key}"]
-            )
-            if with_peers:
-                keras = figures[f"cold_seconds_keras_style_{condition.key}"]
-                figures[f"cold_ratio_{key}_vs_keras_{condition.key}"] = mine / keras
-    return figures
+                found["datasets_import_seconds"] = answer.get("import_seconds", found["datasets_import_seconds"])
+        uses = {
+            name: FirstUse(statistics.median(values), runs.request_count(counts[name]), counts[name]["connections"])
+            for name, values in seconds.items()
+        }
+        found["first_uses"][link] = uses
+        found["cold_ratios"][link] = {
+            key: uses[key].seconds / uses[f"{key}_one_file"].seconds for key in CONFIG_KEYS.values()
+        }
+        if with_peers:
+            found["keras_ratios"][link] = {
+                key: uses[key].seconds / uses["keras_style"].seconds for key in CONFIG_KEYS.values()
+            }
+    return found
 
 
 def hub_streaming(
@@ -251,192 +239,126 @@ def hub_streaming(
     work: pathlib.Path,
     *,
     with_one_file: bool = False,
-) -> Figures:
-    """Examples per second of the card's streams from the far Hub, and from local files in the same child at 0 ms.
+) -> dict[str, Any]:
+    """`NetworkFigures`' stream fields: the card's streams from the far Hub, and from local files in the same child.
 
     The local runs take turns with the Hub's in one process: a local rate from another process
     (the epochs section's) differed from this one's by up to a third between runs on a quiet machine.
     `with_one_file` streams the one-file layout from the Hub too.
     """
-    figures: Figures = {}
     sources = {"hub": layout.REPO_ID, "local": str(repo)} | (
         {"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {}
     )
+    found: dict[str, Any] = {"hub_stream_rates": {}, "hub_stream_requests": {}, "local_stream_rates": {}}
     for latency in latencies:
         set_condition(hub, Condition(latency))
-        streams = [
-            {"name": f"{key}_{where}_{count}w", "repo": source, "config": config, "workers": count}
+        streams = {  # the child's name of each run -> where it reads from, and the run
+            f"{key}_{count}w" if where == "local" else f"{key}_{where}_{count}w": (
+                where,
+                {"repo": source, "config": config, "workers": count},
+            )
             for config, key in CONFIG_KEYS.items()
             for count in workers
             for where, source in sources.items()
             if where != "local" or latency == latencies[0]
-        ]
-        command = ["stream-epochs", json.dumps(streams), str(repeat), hub.counts_url]
-        answer = run_child(command, hub.endpoint, work)
-        condition = Condition(latency).key
-        for name, seconds in answer["seconds"].items():
-            rate = answer["rows"][name] / seconds
-            if "_local_" in name:
-                figures[f"stream_rate_{name}"] = rate
+        }
+        runs_json = json.dumps([{"name": name, **run} for name, (_, run) in streams.items()])
+        answer = run_child(["stream-epochs", runs_json, str(repeat), hub.counts_url], hub.endpoint, work)
+        at = f"{latency * 1000:g} ms"
+        found["hub_stream_rates"][at], found["hub_stream_requests"][at] = {}, {}
+        for name, (where, _) in streams.items():
+            rate = answer["rows"][name] / answer["seconds"][name]
+            if where == "local":
+                found["local_stream_rates"][name] = rate
             else:
-                figures[f"hub_stream_rate_{name}_{condition}"] = rate
-                figures[f"hub_stream_requests_{name}_{condition}"] = answer["requests"][name]
-    for key in CONFIG_KEYS.values():
-        for count in workers:
-            local = figures.get(f"stream_rate_{key}_local_{count}w")
-            hub_rate = figures.get(f"hub_stream_rate_{key}_hub_{count}w_{Condition(0.0).key}")
-            if local and hub_rate:
-                figures[f"hub_stream_ratio_{key}_{count}w_0ms"] = hub_rate / local
-    return figures
+                found["hub_stream_rates"][at][name] = rate
+                found["hub_stream_requests"][at][name] = answer["requests"][name]
+    at_zero = found["hub_stream_rates"].get("0 ms", {})
+    found["hub_stream_ratios"] = {
+        f"{key}_{count}w": at_zero[f"{key}_hub_{count}w"] / found["local_stream_rates"][f"{key}_{count}w"]
+        for key in CONFIG_KEYS.values()
+        for count in workers
+        if f"{key}_hub_{count}w" in at_zero
+    }
+    return found
 
 
 # --- The section -----------------------------------------------------------------------------
 
 
-def measure(setup: Setup) -> Figures:
+def measure(setup: Setup) -> NetworkFigures | None:
     """The section: cold first uses and Hub streams at the run's conditions (`setup.long` for the whole grid)."""
     if setup.archive_dir is None:
         setup.unavailable["network"] = "no local copy of the archives to serve beside the copy (pass --data-dir)"
-        return {}
+        return None
     from local_hub import OLAH_CLI
 
     if not OLAH_CLI.exists():
         setup.unavailable["network"] = "olah is not installed (it comes with the `test` extra)"
-        return {}
+        return None
     extent = "long" if setup.long else "default"
     root = pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))
     with far_hub(setup.repo, setup.one_shard, setup.archive_dir, setup.archives, root) as hub:
-        figures = cold_first_use(
+        cold = cold_first_use(
             hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives, with_peers=extent == "long"
         )
-        streams = hub_streaming(
-            hub,
-            setup.repo,
-            STREAM_LATENCIES[extent],
-            STREAM_WORKERS[extent],
-            setup.repeat,
-            setup.work,
-            with_one_file=extent == "long",
-        )
-    return figures | streams
+        streams = hub_streaming(hub, setup.repo, STREAM_LATENCIES[extent], STREAM_WORKERS[extent], setup.repeat,
+                                setup.work, with_one_file=extent == "long")  # fmt: skip
+    return NetworkFigures(**cold, **streams)
 
 
 # --- Report --------------------------------------------------------------------------------------
 
-COLD_TARGET = ("<=", 1.0)  # a cold load of each config at most the one-file layout's, at every condition
-COLD_AIM = ("<=", 0.8)  # at 100 ms with a cap per connection: parallel files should win
-HUB_STREAM_TARGET = (">=", 0.7)  # Hub streaming at 0 ms against the same recipe on local files
+
+def _first_use(use: FirstUse | None) -> str:
+    return "" if use is None else f"{use.seconds:.2f} s ({use.requests} req., {use.connections} conn.)"
 
 
-def targets(results: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
-    """The targets of the figures this run has: every cold ratio, and every Hub stream ratio at 0 ms.
-
-    The default run's are also in `report.TARGETS`, with the same bounds.
-    """
-    found: dict[str, tuple[str, float]] = {}
-    for key in results:
-        if key.startswith("cold_ratio_") and "_vs_keras_" not in key:
-            found[key] = COLD_AIM if key.endswith(f"_{AIM_CONDITION.key}") else COLD_TARGET
-        elif key.startswith("hub_stream_ratio_") and key.endswith("_0ms"):
-            found[key] = HUB_STREAM_TARGET
-    return found
-
-
-def _verdict(value: float | None, target: tuple[str, float] | None) -> str:
-    return "" if target is None else report.verdict(value, target)
-
-
-def _first_use(results: Mapping[str, Any], name: str, condition: str) -> str:
-    seconds = results.get(f"cold_seconds_{name}_{condition}")
-    if seconds is None:
-        return ""
-    requests = results.get(f"cold_requests_{name}_{condition}")
-    connections = results.get(f"cold_connections_{name}_{condition}")
-    return f"{seconds:.2f} s ({requests:.0f} req., {connections:.0f} conn.)"
-
-
-def first_use_table(results: Mapping[str, Any]) -> str:
-    """Cold first uses, a row per condition and config; the peers' columns where `--long` timed them."""
-    prefix = "cold_seconds_image_one_file_"
-    conditions = [Condition.from_key(key.removeprefix(prefix)) for key in results if key.startswith(prefix)]
-    if not conditions:
-        return ""
-    peers = any(key.startswith("cold_seconds_keras_style_") for key in results)
+def first_use_table(f: NetworkFigures) -> str:
+    """Cold first uses, a row per link and config; the peers' columns where `--long` timed them."""
     files = " / ".join(f"{count} {split}" for split, count in fashion_mnist.NUM_SHARDS.items())
-    rows = [
-        f"| link | config | this copy ({files} files) | one file a split | ratio | target "
-        + ("| Keras-style (4 archives) | ratio to it | torchvision-style |" if peers else "|"),
-        "|---|---|---:|---:|---:|---|" + ("---:|---:|---:|" if peers else ""),
-    ]
-    all_targets = targets(results)
-    for condition in conditions:
-        key = condition.key
+    header = ["link", "config", f"this copy ({files} files)", "one file a split", "ratio", "target"]
+    if f.keras_ratios:
+        header += ["Keras-style (4 archives)", "ratio to it", "torchvision-style"]
+    rows = []
+    for link, uses in f.first_uses.items():
         for config, name in CONFIG_KEYS.items():
-            ratio = results.get(f"cold_ratio_{name}_{key}")
-            row = (
-                f"| {condition.describe()} | `{config}` | {_first_use(results, name, key)} "
-                f"| {_first_use(results, f'{name}_one_file', key)} | {ratio:.2f} "
-                f"| {_verdict(ratio, all_targets.get(f'cold_ratio_{name}_{key}'))} |"
-            )
-            if peers:
-                keras = results.get(f"cold_ratio_{name}_vs_keras_{key}")
-                row += (
-                    f" {_first_use(results, 'keras_style', key)} | {keras:.2f} "
-                    f"| {_first_use(results, 'torchvision_style', key)} |"
-                )
-            rows.append(row)
-    return "\n".join(rows)
+            ratio = f.cold_ratios[link][name]
+            target = report.verdict_if_target(("network", "cold_ratios", link, name), ratio)
+            cells = [link, f"`{config}`", _first_use(uses[name]), _first_use(uses[f"{name}_one_file"]),
+                     report.ratio(ratio), target]  # fmt: skip
+            if f.keras_ratios:
+                cells += [_first_use(uses["keras_style"]), report.ratio(f.keras_ratios[link][name]),
+                          _first_use(uses["torchvision_style"])]  # fmt: skip
+            rows.append(report.row(*cells))
+    return report.table(header, "llrrrlrrr"[: len(header)], rows)
 
 
-def hub_stream_table(results: Mapping[str, Any]) -> str:
+def hub_stream_table(f: NetworkFigures) -> str:
     """Examples per second of the card's streams: local files, then the Hub at each latency, with requests."""
-    rates = [key for key in results if key.startswith("hub_stream_rate_")]
-    latencies = [lat for lat in STREAM_LATENCIES["long"] if any(k.endswith(f"_{Condition(lat).key}") for k in rates)]
-    if not latencies:
-        return ""
-    head = " | ".join(f"Hub, {lat * 1000:g} ms" for lat in latencies)
-    rows = [f"| stream | workers | local files | {head} | Hub 0 ms / local | target | requests an epoch |"]
-    rows.append("|---|---:|---:|" + "---:|" * len(latencies) + "---:|---|---:|")
-    all_targets = targets(results)
+    latencies = list(f.hub_stream_rates)
+    header = ("stream", "workers", "local files", *(f"Hub, {at}" for at in latencies), "Hub 0 ms / local", "target",
+              "requests an epoch")  # fmt: skip
+    rows = []
     for config, name in CONFIG_KEYS.items():
         for where, label in (("hub", f"`{config}`"), ("hub_one_file", f"`{config}`, one file a split")):
             for workers in STREAM_WORKERS["long"]:
-                hub = [
-                    results.get(f"hub_stream_rate_{name}_{where}_{workers}w_{Condition(lat).key}") for lat in latencies
-                ]
-                if not any(hub):
+                stream = f"{name}_{where}_{workers}w"
+                rates = [f.hub_stream_rates[at].get(stream) for at in latencies]
+                if not any(rates):
                     continue
                 mine = where == "hub"  # the local run and the target belong to this copy's own layout
-                local = results.get(f"stream_rate_{name}_local_{workers}w") if mine else None
-                ratio_key = f"hub_stream_ratio_{name}_{workers}w_0ms"
-                ratio, target = (results.get(ratio_key), all_targets.get(ratio_key)) if mine else (None, None)
-                requests = results.get(f"hub_stream_requests_{name}_{where}_{workers}w_{Condition(latencies[-1]).key}")
-                cells = " | ".join("" if rate is None else f"{rate:,.0f}" for rate in hub)
-                rows.append(
-                    f"| {label} | {workers} | {'' if local is None else f'{local:,.0f}'} | {cells} "
-                    f"| {'' if ratio is None else f'{ratio:.2f}'} | {_verdict(ratio, target)} "
-                    f"| {'' if requests is None else f'{requests:.0f}'} |"
-                )
-    return "\n".join(rows)
+                local = f.local_stream_rates.get(f"{name}_{workers}w") if mine else None
+                ratio = f.hub_stream_ratios.get(f"{name}_{workers}w") if mine else None
+                target = report.verdict_if_target(("network", "hub_stream_ratios", f"{name}_{workers}w"), ratio)
+                requests = f.hub_stream_requests[latencies[-1]].get(stream)
+                rows.append(report.row(label, str(workers), report.rate(local), *map(report.rate, rates),
+                                       "" if ratio is None else report.ratio(ratio), target if mine else "",
+                                       "" if requests is None else str(requests)))  # fmt: skip
+    return report.table(header, "lrr" + "r" * len(latencies) + "rlr", rows)
 
 
-def table(results: Mapping[str, Any]) -> str:
-    """The section's part of the card's Performance block; empty if it measured nothing."""
-    first_use, streams = first_use_table(results), hub_stream_table(results)
-    if not first_use and not streams:
-        return ""
-    imported = results.get("datasets_import_seconds")
-    return f"""\
-First use over the network: the local Hub holds each request one round trip (a new connection two more, for TCP and
-TLS) and caps bandwidth as the link column says; every run is a fresh process with an empty `HF_HOME`. A cold
-`load_dataset` downloads and prepares one config's two splits (the `import datasets` before it, {imported or 0:.2f} s
-here, is left out). `--long` adds other links and two peers: the Keras-style run downloads the four archives as
-`keras.utils.get_file` does, gunzips them and views them as arrays; the torchvision-style run also writes each file,
-checks its MD5 and gunzips to a file.
-
-{first_use}
-
-Streaming the train split from the Hub as the usage section shows, examples per second (the
-local-files run is the same recipe on a local copy, in the same process, taking turns):
-
-{streams}"""
+def table(f: NetworkFigures) -> str:
+    """The section's tables, after the one figure they leave out."""
+    caption = f"`import datasets` before each cold load: {f.datasets_import_seconds or 0:.2f} s, left out of its time."
+    return "\n\n".join(filter(None, [caption, first_use_table(f), hub_stream_table(f)]))

@@ -15,54 +15,69 @@ from scripts import layout
 
 REPORT = pathlib.Path(__file__).with_name("RESULTS.md")  # the full report: every table, each target's verdict
 
-# key -> (comparison, bound): the targets the benchmark is held to.
-TARGETS = {
+# A figure's name: its section, the field of the section's figures and, for a field that holds a table of figures
+# (a dict), the entries down to the figure: ("build", "build_ratio_2proc"), ("epochs", "stream_ratios", "image_2w").
+Key = tuple[str, ...]
+Bound = tuple[str, float]  # (comparison, bound): "<=" or ">=", and the number
+# Each link the network section tries (`--long`: all of them; the default run: the first, where parallel files should
+# win: aim 0.8); a cold load of each config at most the one-file layout's at every other.
+LINKS = tuple(
+    f"{ms} ms, 100 Mbit/s {scope}" for ms in (100, 50, 0) for scope in ("per connection", "shared by all connections")
+)
+
+# The targets the benchmark is held to.
+TARGETS: dict[Key, Bound] = {
     # Against the peers: Keras' arrays and torchvision's epoch.
-    "array_ratio_pixels": ("<=", 1.0),
-    "epoch_ratio_pixels_plain": ("<=", 0.5),
-    "epoch_ratio_image_plain": ("<=", 1.2),
-    "stream_ratio_pixels_2w": ("<=", 1.5),
-    "stream_ratio_image_2w": ("<=", 2.0),
-    "bytes_ratio_two_configs": ("<=", 2.1),
+    ("arrays", "array_ratio_pixels"): ("<=", 1.0),
+    ("epochs", "epoch_ratios", "pixels_plain"): ("<=", 0.5),
+    ("epochs", "epoch_ratios", "image_plain"): ("<=", 1.2),
+    ("epochs", "stream_ratios", "pixels_2w"): ("<=", 1.5),
+    ("epochs", "stream_ratios", "image_2w"): ("<=", 2.0),
+    ("bytes", "bytes_ratio_two_configs"): ("<=", 2.1),
     # The build and the layout.
-    "build_ratio_2proc": ("<=", 0.7),
-    "decode_ratio": ("<=", 1.3),
-    "stream_scaling_2w_image": (">=", 1.7),
-    "bytes_ratio_vs_one_shard": ("<=", 1.02),
-    # First use over the network, at the default run's condition; `--long` adds 0 and 50 ms, a cap shared
-    # by all connections and other worker counts, with the bounds `network.targets` gives (a cold load at most
-    # the one-file layout's). At 100 ms with a cap per connection parallel files should win: aim 0.8.
-    "cold_ratio_image_100ms_100mbps_percon": ("<=", 0.8),
-    "cold_ratio_pixels_100ms_100mbps_percon": ("<=", 0.8),
-    # Streaming from the Hub at 0 ms against the same recipe on local files.
-    "hub_stream_ratio_image_2w_0ms": (">=", 0.7),
-    "hub_stream_ratio_pixels_2w_0ms": (">=", 0.7),
+    ("build", "build_ratio_2proc"): ("<=", 0.7),
+    ("arrays", "decode_ratio"): ("<=", 1.3),
+    ("epochs", "stream_scaling", "image"): (">=", 1.7),
+    ("bytes", "bytes_ratio_vs_one_shard"): ("<=", 1.02),
+    # First use over the network, and streaming from the Hub at 0 ms against the same recipe on local files, with
+    # each worker count `--long` takes.
+    **{
+        ("network", "cold_ratios", link, config): ("<=", 0.8 if link == LINKS[0] else 1.0)
+        for link in LINKS
+        for config in ("image", "pixels")
+    },
+    **{("network", "hub_stream_ratios", f"{c}_{w}w"): (">=", 0.7) for c in ("image", "pixels") for w in (0, 1, 2)},
     # The Trainer on the stream: steps per second against the same Trainer on the split in memory, and a
     # resumed run's seconds to its first step against a fresh run's, resumed exactly at 25%, 50% and 90% of an
     # epoch, and the stream state each rank writes into a checkpoint.
-    "trainer_ratio_image": (">=", 0.9),
-    "trainer_ratio_pixels": (">=", 0.9),
-    "trainer_resume_ratio_25": ("<=", 1.2),
-    "trainer_resume_ratio_50": ("<=", 1.2),
-    "trainer_resume_ratio_90": ("<=", 1.2),
-    "trainer_loader_state_bytes": ("<=", 16_000_000),
+    ("trainer", "trainer_ratios", "image"): (">=", 0.9),
+    ("trainer", "trainer_ratios", "pixels"): (">=", 0.9),
+    **{("trainer", "resume_ratios", at): ("<=", 1.2) for at in ("25", "50", "90")},
+    ("trainer", "loader_state_bytes"): ("<=", 16_000_000),
     # The real torchvision (`benchmarks.torchvision_peer`, run apart: it needs torchvision's own environment): an
     # epoch of the card's recipes against its `FashionMNIST` + `ToTensor()` epoch.
-    "torchvision_ratio_pixels_in_memory": ("<=", 0.3),
-    "torchvision_ratio_png_dataloader": ("<=", 1.0),
+    ("torchvision", "ratios", "pixels_in_memory"): ("<=", 0.3),
+    ("torchvision", "ratios", "png_dataloader"): ("<=", 1.0),
 }
-# The targets `python -m benchmarks.torchvision_peer` measures; `python -m benchmarks` measures every other.
-PEER_PREFIX = "torchvision_"
+# The section `python -m benchmarks.torchvision_peer` measures; `python -m benchmarks` measures every other.
+PEER_SECTION = "torchvision"
 
 
-def target_verdict(results: Mapping[str, Any], key: str) -> str:
-    """`≤ 0.7: met`, `≤ 0.7: **missed**` or `≤ 0.7: not measured` for one target."""
-    return verdict(results.get(key), TARGETS[key])
+def figure(figures: Mapping[str, Any], key: Key) -> Any:
+    """The figure `key` names in `{section: its figures}`; None where its section or its entry was not taken.
+
+    A field that the section's figures do not have raises AttributeError: a typo is an error, not a missing row.
+    """
+    section, field, *entries = key
+    value = getattr(figures[section], field) if section in figures else None
+    for entry in entries:  # into a dict of figures, or a dataclass of them
+        value = value if value is None else value.get(entry) if isinstance(value, dict) else getattr(value, entry)
+    return value
 
 
-def verdict(value: float | None, target: tuple[str, float]) -> str:
-    """The verdict of one figure against one `(comparison, bound)`."""
-    comparison, bound = target
+def verdict(key: Key, value: float | None) -> str:
+    """`≤ 0.7: met`, `≤ 0.7: **missed**` or `≤ 0.7: not measured`: the figure `key` names against its target."""
+    comparison, bound = TARGETS[key]
     symbol = "≤" if comparison == "<=" else "≥"
     if value is None:
         return f"{symbol} {bound}: not measured"
@@ -70,9 +85,9 @@ def verdict(value: float | None, target: tuple[str, float]) -> str:
     return f"{symbol} {bound}: {'met' if met else '**missed**'}"
 
 
-def verdict_if_target(results: Mapping[str, Any], key: str) -> str:
+def verdict_if_target(key: Key, value: float | None) -> str:
     """The target cell of a row: the verdict for a target, empty for a figure given for context."""
-    return target_verdict(results, key) if key in TARGETS else ""
+    return verdict(key, value) if key in TARGETS else ""
 
 
 def seconds(value: float | None) -> str:
@@ -96,25 +111,21 @@ def row(*cells: str) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def table(caption: str, header: Sequence[str], alignments: str, rows: Sequence[str]) -> str:
-    """A caption line and a Markdown table; `alignments` has one `l` or `r` per column. Empty if no rows."""
+def table(header: Sequence[str], alignments: str, rows: Sequence[str], caption: str = "") -> str:
+    """A Markdown table, after a caption line if one is given; `alignments` has one `l` or `r` per column.
+
+    Empty if no rows. The sentences around a table are Markdown in `benchmarks/RESULTS.md`: a caption
+    only says what the run measured that the table cannot.
+    """
     if not rows:
         return ""
     rule = "|" + "".join("---:|" if align == "r" else "---|" for align in alignments)
-    return "\n".join([caption, "", row(*header), rule, *rows])
+    return "\n".join([*([caption, ""] if caption else []), row(*header), rule, *rows])
 
 
-def comparison_table(
-    caption: str, rows: Sequence[str], *, subject: str = "this copy", measure: str = "measured"
-) -> str:
+def comparison_table(rows: Sequence[str], *, subject: str = "this copy", measure: str = "measured") -> str:
     """The table most sections give: a figure, what it is compared with, the ratio of the two and its target."""
-    return table(caption, (subject, measure, "compared with", "ratio", "target"), "lrlrl", rows)
-
-
-def taken(results: Mapping[str, Any], *keys: str) -> bool:
-    """Whether a row's figures were taken (`None`, for a figure that could not be, counts): the rows only
-    `--long` measures are left out of a default run's tables rather than shown empty."""
-    return all(key in results for key in keys)
+    return table((subject, measure, "compared with", "ratio", "target"), "lrlrl", rows)
 
 
 # --- The command lines of the benchmark's scripts ----------------------------------------

@@ -1,27 +1,21 @@
-"""Measure the Hub copy against what it has to beat: build, load, decode, stream and bytes.
+"""`python -m benchmarks`: every section of `SECTIONS`, then the report and the card's headline.
 
     python -m benchmarks --data-dir DIR [--long] [--repeat N] [--section NAME ...] [--json PATH]
                          [--update-card [README]]
 
-Every figure is the median of repeated runs and is set beside a floor or an alternative
-measured in the same run, taking turns so that a slow spell of the machine hits both alike:
-absolute times depend on the machine, the ratios carry over. The pipelines timed are the
-card's own recipes, imported from `recipes/` (`loops.py`), so the card and the benchmark
-cannot drift apart.
-
-By default every target is measured in under five minutes on 2 cores; `--long` adds the
-rows given for context (other worker counts, the 1-process build, other links, Keras' and
-torchvision's downloads, Keras' own loader) and takes more runs per figure, and `--section`
-measures only the sections named. Each section is a module `benchmarks/*.py` with a
-`measure(setup)` and a `table(results)`, listed in `SECTIONS`. `--update-card` writes the
-headline comparisons (`headline.py`) into the card and every table, with the targets' verdicts,
-into `benchmarks/RESULTS.md`. Not part of the test suite
-(tests/benchmarks/test_run.py runs it on tiny synthetic archives).
+Every figure is the median of repeated runs, set beside a floor or an alternative measured in the
+same run, taking turns so that a slow spell of the machine hits both alike: absolute times depend on
+the machine, the ratios carry over. By default every target is measured in under five minutes on
+2 cores; `--long` adds the rows given for context and more runs per figure. A section is a module
+with `measure(setup)`, returning a frozen dataclass of its figures, and `table(figures)`;
+`--json` writes them as `{section: fields}`, `--update-card` the headline (`headline.py`) into
+the card and each section's tables into its block of `benchmarks/RESULTS.md`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import pathlib
@@ -30,10 +24,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import fashion_mnist
 from benchmarks import arrays, copies, epochs, faults, frameworks, headline, load, network, report, sizes, trainer
 from benchmarks import build as bench_build
-from benchmarks.harness import CpuClock, Figures, Section, machine, measured, quiet_datasets
+from benchmarks.harness import CpuClock, Section, SectionTime, machine, measured, quiet_datasets
 from scripts import build, card
 
 logger = logging.getLogger("benchmark")
@@ -55,6 +48,26 @@ SECTIONS = (
 LOAD_WINDOW = 0.5  # seconds
 REPEAT = 3  # runs per figure by default: the median of 3 still drops one slow spell
 LONG_REPEAT = 5
+NOT_MEASURED = "Not measured in the last run."
+
+
+@dataclasses.dataclass(frozen=True)
+class Results:
+    """A run: each section's figures (a dataclass of its own) and time, and what the run was and could not do."""
+
+    figures: dict[str, Any]  # section name -> its figures; a section with nothing to measure here is left out
+    times: dict[str, SectionTime]  # "setup" and each section that ran
+    sections: list[str]  # the sections that ran, in order
+    repeat: int
+    long: bool
+    run_seconds: float
+    machine: dict[str, Any]
+    unavailable: dict[str, str]  # what could not be measured -> why
+
+    def as_json(self) -> dict[str, Any]:
+        """Every figure as plain JSON: the only place the figures are flattened."""
+        figures = {name: dataclasses.asdict(value) for name, value in self.figures.items()}
+        return dataclasses.asdict(self) | {"figures": figures}
 
 
 def run_benchmark(
@@ -65,7 +78,7 @@ def run_benchmark(
     long: bool = False,
     with_keras: bool = True,
     sections: Sequence[Section] = SECTIONS,
-) -> dict[str, Any]:
+) -> Results:
     """`sections` (every one by default), in `work` (a scratch directory); the figures, the machine and what could
     not run. The setup (the copies every section reads) always runs.
 
@@ -75,84 +88,79 @@ def run_benchmark(
     start = CpuClock.read()
     setup = copies.prepare(work, builder_kwargs, repeat=repeat, long=long)
     if not with_keras:
-        setup.unavailable["keras_load_data_seconds"] = "skipped (--skip-keras)"
+        setup.unavailable[frameworks.SKIP_KERAS] = "skipped (--skip-keras)"
     end = CpuClock.read()
-    figures: Figures = {
-        "train_examples": copies.num_rows(setup.repo, "train"),
-        "train_files": len(copies.shard_paths(setup.repo, fashion_mnist.NAME, "train")),
-        "section_seconds_setup": end.wall - start.wall,
-        "section_cpu_seconds_setup": end.own - start.own,
-    }
+    times = {"setup": SectionTime(end.wall - start.wall, end.own - start.own, end.background_cores_since(start))}
+    figures: dict[str, Any] = {}
     for section in sections:
         logger.info("measuring %s", section.name)
-        figures |= measured(section, setup)
-        if f"section_seconds_{section.name}" in figures:
-            logger.info("%s took %s", section.name, took(figures, section.name))
-    figures["run_seconds"] = CpuClock.read().wall - start.wall
-    return {
-        **figures,
-        "repeat": repeat,
-        "long": long,
-        "sections": [section.name for section in sections],
-        "machine": machine(),
-        "unavailable": setup.unavailable,
-    }
-
-
-def took(results: Mapping[str, Any], section: str) -> str:
-    """`12 s (10 s of CPU)`: the CPU seconds tell what the section costs on a quiet machine when this one is shared."""
-    return f"{results[f'section_seconds_{section}']:.0f} s ({results[f'section_cpu_seconds_{section}']:.0f} s of CPU)"
+        found, times[section.name] = measured(section, setup)
+        if found is not None:
+            figures[section.name] = found
+        logger.info("%s took %.0f s (%.0f s of CPU)", section.name, times[section.name].seconds,
+                    times[section.name].cpu_seconds)  # fmt: skip
+    return Results(figures, times, [section.name for section in sections], repeat, long,
+                   CpuClock.read().wall - start.wall, machine(), setup.unavailable)  # fmt: skip
 
 
 # --- Report ----------------------------------------------------------------------------
 
 
-def markdown(results: Mapping[str, Any]) -> str:
-    """The full report: the machine and the run, then the table of each section that ran, with the verdicts."""
-    tables = [section.table(results) for section in SECTIONS if section.name in results["sections"]]
-    return "\n\n".join([_preamble(results), *filter(None, tables), _background(results)])
+def blocks(results: Results) -> dict[str, str]:
+    """The report's generated blocks, by name: the run, each section that ran (its tables), the machine's load.
+
+    The sentences around them are Markdown in `benchmarks/RESULTS.md`, one block of it per name.
+    """
+    tables = {
+        section.name: section.table(results.figures[section.name]) if section.name in results.figures else ""
+        for section in SECTIONS
+        if section.name in results.sections
+    }
+    return {"run": _preamble(results), **tables, "background": _background(results)}
 
 
-def _preamble(results: Mapping[str, Any]) -> str:
-    info = results["machine"]
+def markdown(results: Results) -> str:
+    """The generated parts of the report, one after the other: what the command prints."""
+    return "\n\n".join(filter(None, blocks(results).values()))
+
+
+def _preamble(results: Results) -> str:
+    info = results.machine
     versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items() if version)
     run = (
         "the long run (`--long`)"
-        if results["long"]
+        if results.long
         else "the default run (`--long` adds rows given for context and takes more runs per figure)"
     )
     return (
         f"Measured with `python -m benchmarks` on {info['usable_cores']} cores ({info['platform']}), "
-        f"Python {info['python']}, {versions}; {run}. Each figure is the median of {results['repeat']} runs, "
-        "the compared steps taking turns. Absolute times depend on the machine; the ratios are what to compare."
+        f"Python {info['python']}, {versions}; {run}. Each figure is the median of {results.repeat} runs."
     )
 
 
-def _background(results: Mapping[str, Any]) -> str:
+def _background(results: Results) -> str:
     """How long the run took, and how busy other processes kept the machine during each section."""
-    took_run = f"The run took {results['run_seconds'] / 60:.1f} minutes."
+    took_run = f"The run took {results.run_seconds / 60:.1f} minutes."
     loads = [
-        (name, results.get(f"background_cores_{name}", 0.0))
-        for name in results["sections"]
-        if results.get(f"section_seconds_{name}", 0) >= LOAD_WINDOW
+        (name, results.times[name].background_cores)
+        for name in results.sections
+        if name in results.figures and results.times[name].seconds >= LOAD_WINDOW
     ]
     if any(value is None for _, value in loads):
         return f"{took_run} Other processes' load was not measured (no /proc/stat)."
     listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads)
-    return (
-        f"{took_run} Other processes kept busy on average {listed} of the {results['machine']['usable_cores']} "
-        "cores; a figure taken beside a busy machine understates what a second worker or process adds."
-    )
+    return f"{took_run} Other processes kept busy on average {listed} of the {results.machine['usable_cores']} cores."
 
 
-def write_card(readme: pathlib.Path, results: Mapping[str, Any]) -> None:
+def write_card(readme: pathlib.Path, results: Results) -> None:
     """The card's Performance block: the headline comparisons only."""
-    card.write_block(readme, "performance", headline.table(results, headline.BENCHMARK_ROWS))
+    card.write_block(readme, "performance", headline.table(results.figures, headline.BENCHMARK_ROWS))
 
 
-def write_report(path: pathlib.Path, results: Mapping[str, Any]) -> None:
-    """The full report's block of `benchmarks/RESULTS.md`."""
-    card.write_block(path, "report", markdown(results))
+def write_report(path: pathlib.Path, results: Results) -> None:
+    """Each generated block of `benchmarks/RESULTS.md`; a section that measured nothing says so."""
+    for name, text in blocks(results).items():
+        card.write_block(path, name, text or NOT_MEASURED)
 
 
 # --- Command line ----------------------------------------------------------------------
@@ -182,7 +190,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     report.add_update_card_argument(parser, "performance", also=f", and every table into {report.REPORT.name}")
     parser.add_argument(
-        "--skip-keras", action="store_true", help="with --long: do not time keras.datasets.fashion_mnist"
+        "--skip-keras", action="store_true", help="do not time keras.datasets.fashion_mnist (the frameworks section)"
     )
     args = parser.parse_args(argv)
     if args.section and args.update_card:
@@ -211,10 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sections=chosen_sections(args.section),
         )
     print(markdown(results))
-    for figure, reason in results["unavailable"].items():  # for the maintainer: the card leaves such rows out
+    for figure, reason in results.unavailable.items():  # for the maintainer: the card leaves such rows out
         logger.warning("not measured: %s (%s)", figure, reason)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(results.as_json(), indent=2) + "\n", encoding="utf-8")
     if args.update_card:
         write_card(args.update_card, results)
         write_report(report.REPORT, results)

@@ -2,40 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import dataclasses
 
 import fashion_mnist
 from benchmarks import report
 from benchmarks.copies import parquet_bytes
-from benchmarks.harness import Figures, Setup
+from benchmarks.harness import Setup
 
 
-def measure(setup: Setup) -> Figures:
+@dataclasses.dataclass(frozen=True)
+class ByteFigures:
+    parquet_bytes: int  # `fashion_mnist`
+    parquet_bytes_pixels: int
+    parquet_bytes_one_shard: int  # `fashion_mnist` in the older layout
+    gz_bytes: int  # the four archives
+    bytes_ratio_vs_gz: float
+    bytes_ratio_vs_one_shard: float
+    bytes_ratio_two_configs: float
+
+
+def measure(setup: Setup) -> ByteFigures:
     image, pixels = (parquet_bytes(setup.repo, config) for config in (fashion_mnist.NAME, fashion_mnist.PIXELS))
     one_shard = parquet_bytes(setup.one_shard, fashion_mnist.NAME)
     gz = sum(archive.gz_num_bytes for archive in setup.archives)
-    return {
-        "parquet_bytes": image,
-        "parquet_bytes_pixels": pixels,
-        "parquet_bytes_one_shard": one_shard,
-        "gz_bytes": gz,
-        "bytes_ratio_vs_gz": image / gz,
-        "bytes_ratio_vs_one_shard": image / one_shard,
-        "bytes_ratio_two_configs": (image + pixels) / image,
-    }
+    return ByteFigures(image, pixels, one_shard, gz, image / gz, image / one_shard, (image + pixels) / image)
 
 
-def table(r: Mapping[str, Any]) -> str:
-    image = f"{r['parquet_bytes']:,}"
+def table(f: ByteFigures) -> str:
+    image = f"{f.parquet_bytes:,}"
     rows = [
-        report.row("`fashion_mnist`", image, f"the .gz archives: {r['gz_bytes']:,}",
-                   report.ratio(r["bytes_ratio_vs_gz"]), ""),
-        report.row("", "", f"one file per split (the older layout): {r['parquet_bytes_one_shard']:,}",
-                   report.ratio(r["bytes_ratio_vs_one_shard"], 3),
-                   report.target_verdict(r, "bytes_ratio_vs_one_shard")),
-        report.row("both configs", f"{r['parquet_bytes'] + r['parquet_bytes_pixels']:,}",
-                   f"`fashion_mnist` alone: {image}", report.ratio(r["bytes_ratio_two_configs"]),
-                   report.target_verdict(r, "bytes_ratio_two_configs")),
+        report.row("`fashion_mnist`", image, f"the .gz archives: {f.gz_bytes:,}", report.ratio(f.bytes_ratio_vs_gz),
+                   ""),
+        report.row("", "", f"one file per split (the older layout): {f.parquet_bytes_one_shard:,}",
+                   report.ratio(f.bytes_ratio_vs_one_shard, 3),
+                   report.verdict(("bytes", "bytes_ratio_vs_one_shard"), f.bytes_ratio_vs_one_shard)),
+        report.row("both configs", f"{f.parquet_bytes + f.parquet_bytes_pixels:,}", f"`fashion_mnist` alone: {image}",
+                   report.ratio(f.bytes_ratio_two_configs),
+                   report.verdict(("bytes", "bytes_ratio_two_configs"), f.bytes_ratio_two_configs)),
     ]  # fmt: skip
-    return report.comparison_table("Parquet bytes, what users download:", rows, subject="config", measure="bytes")
+    return report.comparison_table(rows, subject="config", measure="bytes")

@@ -19,11 +19,11 @@ headline rows into the card's `torchvision` block and the whole table into `benc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -31,6 +31,7 @@ from typing import Any
 
 import fashion_mnist
 from benchmarks import headline, network, report
+from benchmarks.harness import run_json
 from scripts import card, layout
 
 PROGRAM = pathlib.Path(__file__).with_name("torchvision_epochs.py")
@@ -50,17 +51,17 @@ LOOPS = {
     "decode_zlib": "decoding the same PNGs with zlib in one pass (no batches)",
 }
 # What a reader of the card compares, in its order.
+EPOCH, FIRST_USE = (report.PEER_SECTION, "epoch_seconds"), (report.PEER_SECTION, "first_use_seconds")
 HEADLINE_ROWS = (
     headline.Headline("an epoch of shuffled batches of 256: the `pixels` in-memory recipe",
-                      "torchvision_epoch_seconds_pixels_in_memory", "torchvision `FashionMNIST` + `ToTensor()`",
-                      "torchvision_epoch_seconds_torchvision"),
-    headline.Headline("the same epoch, PNG images: the `DataLoader` recipe", "torchvision_epoch_seconds_png_dataloader",
-                      "the same", "torchvision_epoch_seconds_torchvision"),
-    headline.Headline("the same epoch streamed from local files: the `pixels` stream",
-                      "torchvision_epoch_seconds_pixels_stream", "the same", "torchvision_epoch_seconds_torchvision"),
+                      (*EPOCH, "pixels_in_memory"), "torchvision `FashionMNIST` + `ToTensor()`",
+                      (*EPOCH, "torchvision")),
+    headline.Headline("the same epoch, PNG images: the `DataLoader` recipe", (*EPOCH, "png_dataloader"), "the same",
+                      (*EPOCH, "torchvision")),
+    headline.Headline("the same epoch streamed from local files: the `pixels` stream", (*EPOCH, "pixels_stream"),
+                      "the same", (*EPOCH, "torchvision")),
     headline.Headline("a first use, 100 ms a request: a cold `load_dataset` of `pixels`",
-                      "torchvision_first_use_seconds_load_dataset_pixels", "torchvision's `download=True`",
-                      "torchvision_first_use_seconds_download"),
+                      (*FIRST_USE, "load_dataset_pixels"), "torchvision's `download=True`", (*FIRST_USE, "download")),
 )  # fmt: skip
 
 
@@ -69,13 +70,7 @@ def run_program(python: pathlib.Path, spec: dict[str, Any], work: pathlib.Path) 
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "PYTHON"))}
     environment["HF_HOME"] = tempfile.mkdtemp(prefix="hf-home-", dir=work)
     environment["PYTHONPATH"] = str(CHECKOUT)  # the program imports the card's recipes from the checkout
-    done = subprocess.run(
-        [str(python), str(PROGRAM), json.dumps(spec)],
-        cwd=work, env=environment, capture_output=True, text=True, timeout=PROGRAM_TIMEOUT,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"{PROGRAM.name} failed with {python}:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json([str(python), str(PROGRAM), json.dumps(spec)], environment, PROGRAM_TIMEOUT, cwd=str(work))
 
 
 def far_first_uses(hub: network.FarHub, python: pathlib.Path, repeat: int, work: pathlib.Path) -> dict[str, float]:
@@ -88,39 +83,51 @@ def far_first_uses(hub: network.FarHub, python: pathlib.Path, repeat: int, work:
         spec = {"mirror": hub.url_of_archives(), "root": root, "download_only": True}
         seconds["download"].append(run_program(python, spec, work)["download_seconds"])
         for config in fashion_mnist.FEATURES:
-            answer = network.run_child(["cold-load", network.HUB_REPO_ID, config], hub.endpoint, work)
+            answer = network.run_child(["cold-load", layout.REPO_ID, config], hub.endpoint, work)
             seconds[f"load_dataset_{config}"].append(answer["seconds"])
     network.set_condition(hub, network.Condition(0.0))
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
-def figures(program: Mapping[str, Any], first_uses: Mapping[str, float]) -> dict[str, Any]:
-    """The program's answer and the first uses as flat figures: each loop's seconds and its ratio to torchvision's."""
+@dataclasses.dataclass(frozen=True)
+class TorchvisionFigures:
+    """Loops are `LOOPS`' names; first uses `FIRST_USES`'."""
+
+    versions: dict[str, str]  # torchvision, torch and datasets of the environment that ran the program
+    repeat: int  # rounds of every loop
+    epoch_seconds: dict[str, float]  # loop -> the median epoch
+    ratios: dict[str, float]  # loop -> its epoch / torchvision's
+    first_use_seconds: dict[str, float]  # first use -> the median seconds at 100 ms a request
+
+
+def figures(program: Mapping[str, Any], first_uses: Mapping[str, float], repeat: int) -> TorchvisionFigures:
+    """The program's answer and the first uses: each loop's seconds and its ratio to torchvision's."""
     epochs = program["epoch_seconds"]
-    found: dict[str, Any] = {f"torchvision_epoch_seconds_{name}": value for name, value in epochs.items()}
-    found |= {f"torchvision_ratio_{name}": value / epochs["torchvision"] for name, value in epochs.items()}
-    found |= {f"torchvision_first_use_seconds_{name}": value for name, value in first_uses.items()}
-    return found | {"versions": {name: program[name] for name in ("torchvision", "torch", "datasets")}}
+    return TorchvisionFigures(
+        versions={name: program[name] for name in ("torchvision", "torch", "datasets")},
+        repeat=repeat,
+        epoch_seconds=dict(epochs),
+        ratios={name: value / epochs["torchvision"] for name, value in epochs.items()},
+        first_use_seconds=dict(first_uses),
+    )
 
 
-def table(results: Mapping[str, Any]) -> str:
+def table(f: TorchvisionFigures) -> str:
     """The report's part: every loop against torchvision's epoch, with the targets' verdicts, then the first uses."""
-    versions = ", ".join(f"{name} {version}" for name, version in results["versions"].items())
+    versions = ", ".join(f"{name} {version}" for name, version in f.versions.items())
     rows = [
-        report.row(what, report.seconds(results[f"torchvision_epoch_seconds_{name}"]),
-                   report.ratio(results[f"torchvision_ratio_{name}"]),
-                   report.verdict_if_target(results, f"torchvision_ratio_{name}"))
+        report.row(what, report.seconds(f.epoch_seconds[name]), report.ratio(f.ratios[name]),
+                   report.verdict_if_target((report.PEER_SECTION, "ratios", name), f.ratios[name]))
         for name, what in LOOPS.items()
     ]  # fmt: skip
     epochs = report.table(
-        f"The train split, one epoch each ({versions}; the median of {results['repeat']} runs, taking turns):",
         ("loop", "seconds", "ratio to torchvision's", "target"), "lrrl", rows,
+        f"The train split, one epoch each ({versions}; the median of {f.repeat} runs, taking turns):",
     )  # fmt: skip
     first_uses = report.table(
-        "A first use with every request held 100 ms, each in a fresh process:",
         ("first use", "seconds"), "lr",
-        [report.row(what, report.seconds(results[f"torchvision_first_use_seconds_{name}"]))
-         for name, what in FIRST_USES.items()],
+        [report.row(what, report.seconds(f.first_use_seconds[name])) for name, what in FIRST_USES.items()],
+        "A first use with every request held 100 ms, each in a fresh process:",
     )  # fmt: skip
     return epochs + "\n\n" + first_uses
 
@@ -145,11 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = {"mirror": hub.url_of_archives(), "root": str(work / "torchvision"), "train_files": files}
         program = run_program(args.python, spec | {"repeat": args.repeat}, work)
         first_uses = far_first_uses(hub, args.python, args.repeat, work)
-    results = figures(program, first_uses) | {"repeat": args.repeat}
-    print(table(results))
+    found = figures(program, first_uses, args.repeat)
+    print(table(found))
     if args.update_card:
-        card.write_block(args.update_card, "torchvision", headline.table(results, HEADLINE_ROWS))
-        card.write_block(report.REPORT, "torchvision", table(results))
+        card.write_block(args.update_card, "torchvision", headline.table({report.PEER_SECTION: found}, HEADLINE_ROWS))
+        card.write_block(report.REPORT, "torchvision", table(found))
     return 0
 
 

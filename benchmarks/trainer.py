@@ -1,34 +1,24 @@
-"""The `transformers` Trainer on this copy, as examples/train_trainer.py runs it (one process, 1 torch thread).
+"""The `transformers` Trainer as examples/train_trainer.py runs it (its `make_trainer`: one process, 1 thread).
 
-Two comparisons, both with the example's own Trainer (`make_trainer`: the same TinyCnn,
-arguments and batch of 64):
-- steps per second training on the stream (local files, the example's shuffle buffer) against
-  the same Trainer on the in-memory split (`load_dataset` of the same copy, the same `.map` to
-  model inputs done once beforehand and timed apart), for both configs; the clock runs from
-  the WARMUP-th step over STEPS steps, which is two refills of the stream's shuffle buffer;
-- the seconds from the start of a resumed run (building the stream and the Trainer, loading
-  the checkpoint) to its first step, against a fresh run's seconds to its first step, resuming
-  at about 25%, 50% and 90% of the first epoch (the exact stream starts at the checkpoint's
-  window: the later the position, the more a resume by re-reading would cost); and the bytes
-  of the stream state each rank writes into a checkpoint. Timed in the process, after the
-  imports both pay alike; on the `fashion_mnist` config (PNGs: the dearer one to decode). One
-  run trains to the last position, saving at each; every round then times a fresh run and a
-  resume from each checkpoint, taking turns.
-
-Runs in a fresh interpreter (torch's thread count is per process). One run per figure by
-default (each round takes about 40 s on 2 cores with the real data); `--long` takes the median
-of `setup.repeat`.
+Steps per second on the stream (local files, the example's shuffle buffer) against the same Trainer
+on the split in memory (the same `.map` to model inputs done once beforehand, timed apart), from the
+WARMUP-th step over STEPS steps (two refills of the shuffle buffer), for both configs. And a resumed
+run's seconds to its first step (the stream and the Trainer made, the checkpoint loaded) against a
+fresh run's, at 25%, 50% and 90% of an epoch on `fashion_mnist`: the exact stream starts at the
+checkpoint's window, where a resume by re-reading would cost more the later it is; and the bytes of
+the stream state a rank writes into a checkpoint. Runs in a fresh interpreter (torch's thread count
+is per process); the steps-per-second runs, about 40 s a round, once by default.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pathlib
 import shutil
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import datasets
 import transformers
@@ -36,7 +26,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 import fashion_mnist
 from benchmarks import copies, report
-from benchmarks.harness import Figures, Setup, in_fresh_process
+from benchmarks.harness import Setup, in_fresh_process
 from examples import train_trainer
 
 BATCH_SIZE = 64  # the example's
@@ -80,51 +70,71 @@ class Plan:
         self.checkpoints = [max(1, round(fraction * epoch)) for fraction in RESUME_AT]  # where the resumes start
 
 
-def measure(setup: Setup) -> Figures:
+@dataclasses.dataclass(frozen=True)
+class TrainerFigures:
+    """Configs are `CONFIGS`' keys ("image", "pixels"); resume positions `RESUMES` ("25", "50", "90")."""
+
+    steps_per_second_stream: dict[str, float]  # config -> on the stream of local files
+    steps_per_second_memory: dict[str, float]  # config -> on the split in memory
+    prepare_seconds_memory: dict[str, float]  # config -> the map to model inputs, done once beforehand
+    trainer_ratios: dict[str, float]  # config -> the stream's steps per second / in memory's
+    first_step_seconds_fresh: float
+    first_step_seconds_resumed: dict[str, float]  # position -> a resumed run's seconds to its first step
+    resume_ratios: dict[str, float]  # position -> resumed / fresh
+    resume_steps: dict[str, int]  # position -> the step it resumes at
+    loader_state_bytes: int  # the largest stream state a rank wrote into a checkpoint
+    batch_size: int
+    timed_steps: int
+    speed_runs: int  # runs per steps-per-second figure
+    resume_runs: int  # runs per first-step figure
+
+
+def measure(setup: Setup) -> TrainerFigures:
     return in_fresh_process(measure_here, setup)
 
 
-def measure_here(setup: Setup) -> Figures:
+def measure_here(setup: Setup) -> TrainerFigures:
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
     plan = Plan(copies.num_rows(setup.repo, "train"))
-    samples: dict[str, list[float]] = {}
-    prepared: dict[str, Any] = {}
-    figures: Figures = {}
+    samples: dict[tuple[str, str], list[float]] = {}  # (what, config or position) -> each round's figure
+    prepared: dict[str, datasets.Dataset] = {}
+    prepare_seconds: dict[str, float] = {}
     # Every round times the resumes (a few seconds each; one run's first step varies by a tenth of a second, as much
     # as the target's margin); the steps-per-second runs take most of the time, so by default they run once.
     checkpoints = train_to_checkpoints(setup, plan)
-    for key, value in loader_state_bytes(checkpoints).items():
-        samples[key] = [value]
+    speed_runs = setup.repeat if setup.long else 1
     for round_ in range(setup.repeat):
-        runs: dict[str, Callable[[], dict[str, float]]] = {}
-        for name, config in CONFIGS.items() if setup.long or round_ == 0 else ():
-            runs[f"stream_{name}"] = lambda config=config: stream_run(setup, plan, config)
-            runs[f"memory_{name}"] = lambda name=name, config=config: memory_run(setup, plan, config, prepared)
-        runs["fresh"] = lambda round_=round_: first_step_run(setup, plan, f"fresh-{round_}", "fresh", None)
+        runs: dict[tuple[str, str], Callable[[], float]] = {}
+        for name in CONFIGS if round_ < speed_runs else ():
+            runs["stream", name] = lambda name=name: speed_run(setup, plan, name)
+            runs["memory", name] = lambda name=name: memory_run(setup, plan, name, prepared, prepare_seconds)
+        runs["fresh", ""] = lambda round_=round_: first_step_run(setup, plan, f"fresh-{round_}", None)
         for mode, checkpoint in zip(RESUMES, checkpoints, strict=True):
-            runs[f"resume_{mode}"] = lambda mode=mode, checkpoint=checkpoint, round_=round_: first_step_run(
-                setup, plan, f"resume-{mode}-{round_}", f"resumed_{mode}", checkpoint
+            runs["resumed", mode] = lambda mode=mode, checkpoint=checkpoint, round_=round_: first_step_run(
+                setup, plan, f"resume-{mode}-{round_}", checkpoint
             )
-        for run in runs.values():  # taking turns, so that a slow spell of the machine hits all alike
-            for key, value in run().items():
-                samples.setdefault(key, []).append(value)
-    figures |= {key: statistics.median(values) for key, values in samples.items()}
-    for name in CONFIGS:
-        figures[f"trainer_ratio_{name}"] = (
-            figures[f"trainer_steps_per_second_stream_{name}"] / figures[f"trainer_steps_per_second_memory_{name}"]
-        )
-    for mode in RESUMES:
-        figures[f"trainer_resume_ratio_{mode}"] = (
-            figures[f"trainer_first_step_seconds_resumed_{mode}"] / figures["trainer_first_step_seconds_fresh"]
-        )
-    figures["trainer_speed_runs"] = float(setup.repeat if setup.long else 1)
-    figures["trainer_resume_runs"] = float(setup.repeat)
-    figures["trainer_batch_size"] = float(plan.batch)
-    figures["trainer_timed_steps"] = float(plan.steps)
-    for mode, step in zip(RESUMES, plan.checkpoints, strict=True):
-        figures[f"trainer_resume_step_{mode}"] = float(step)
-    return figures
+        for key, run in runs.items():  # taking turns, so that a slow spell of the machine hits all alike
+            samples.setdefault(key, []).append(run())
+    median = {key: statistics.median(values) for key, values in samples.items()}
+    stream, memory = ({name: median[kind, name] for name in CONFIGS} for kind in ("stream", "memory"))
+    resumed = {mode: median["resumed", mode] for mode in RESUMES}
+    fresh = median["fresh", ""]
+    return TrainerFigures(
+        steps_per_second_stream=stream,
+        steps_per_second_memory=memory,
+        prepare_seconds_memory=prepare_seconds,
+        trainer_ratios={name: stream[name] / memory[name] for name in CONFIGS},
+        first_step_seconds_fresh=fresh,
+        first_step_seconds_resumed=resumed,
+        resume_ratios={mode: value / fresh for mode, value in resumed.items()},
+        resume_steps=dict(zip(RESUMES, plan.checkpoints, strict=True)),
+        loader_state_bytes=loader_state_bytes(checkpoints),
+        batch_size=plan.batch,
+        timed_steps=plan.steps,
+        speed_runs=speed_runs,
+        resume_runs=setup.repeat,
+    )
 
 
 def arguments(setup: Setup, plan: Plan, config: str, *extra: str) -> argparse.Namespace:
@@ -132,33 +142,24 @@ def arguments(setup: Setup, plan: Plan, config: str, *extra: str) -> argparse.Na
     return train_trainer.parse_args([*common, "--save-steps", "0", "--torch-threads", "1", *extra])
 
 
-def steps_per_second(clock: StepClock, plan: Plan) -> float:
+def speed_run(setup: Setup, plan: Plan, name: str, in_memory: datasets.Dataset | None = None) -> float:
+    """Steps per second of the example's Trainer on its stream of config `name`, or on the split `in_memory`."""
+    output = setup.work / "trainer" / f"{'stream' if in_memory is None else 'memory'}-{name}"
+    args = arguments(setup, plan, CONFIGS[name], "--output-dir", str(output), "--max-steps", str(plan.speed_steps))
+    clock = StepClock()
+    train_trainer.make_trainer(args, in_memory, callbacks=[clock]).train()
     return plan.steps / (clock.times[plan.warmup + plan.steps] - clock.times[plan.warmup])
 
 
-def stream_run(setup: Setup, plan: Plan, config: str) -> dict[str, float]:
-    """The example's Trainer on its stream."""
-    name = next(key for key, value in CONFIGS.items() if value == config)
-    output = setup.work / "trainer" / f"stream-{name}"
-    args = arguments(setup, plan, config, "--output-dir", str(output), "--max-steps", str(plan.speed_steps))
-    clock = StepClock()
-    train_trainer.make_trainer(args, callbacks=[clock]).train()
-    return {f"trainer_steps_per_second_stream_{name}": steps_per_second(clock, plan)}
-
-
-def memory_run(setup: Setup, plan: Plan, config: str, prepared: dict[str, Any]) -> dict[str, float]:
-    """The same Trainer on the split in memory: `load_dataset` (cached), then the stream's `.map` done once."""
-    name = next(key for key, value in CONFIGS.items() if value == config)
-    found: dict[str, float] = {}
+def memory_run(setup: Setup, plan: Plan, name: str, prepared: dict[str, datasets.Dataset],
+               prepare_seconds: dict[str, float]) -> float:  # fmt: skip
+    """The same Trainer on the split in memory: `load_dataset` (cached), then the stream's `.map` done once, the
+    first time (its seconds go to `prepare_seconds`)."""
     if name not in prepared:
         start = time.perf_counter()
-        prepared[name] = in_memory_split(setup, config)
-        found[f"trainer_prepare_seconds_memory_{name}"] = time.perf_counter() - start
-    output = setup.work / "trainer" / f"memory-{name}"
-    args = arguments(setup, plan, config, "--output-dir", str(output), "--max-steps", str(plan.speed_steps))
-    clock = StepClock()
-    train_trainer.make_trainer(args, prepared[name], callbacks=[clock]).train()
-    return found | {f"trainer_steps_per_second_memory_{name}": steps_per_second(clock, plan)}
+        prepared[name] = in_memory_split(setup, CONFIGS[name])
+        prepare_seconds[name] = time.perf_counter() - start
+    return speed_run(setup, plan, name, prepared[name])
 
 
 def in_memory_split(setup: Setup, config: str) -> datasets.Dataset:
@@ -176,13 +177,13 @@ def train_to_checkpoints(setup: Setup, plan: Plan) -> list[pathlib.Path]:
     return [output / f"{PREFIX_CHECKPOINT_DIR}-{step}" for step in plan.checkpoints]
 
 
-def loader_state_bytes(checkpoints: Sequence[pathlib.Path]) -> dict[str, float]:
+def loader_state_bytes(checkpoints: Sequence[pathlib.Path]) -> int:
     """The largest stream state a rank wrote into a checkpoint (one rank here; each rank writes one such file)."""
     sizes = [train_trainer.stream_state_path(checkpoint, 0).stat().st_size for checkpoint in checkpoints]
-    return {"trainer_loader_state_bytes": float(max(sizes))}
+    return max(sizes)
 
 
-def first_step_run(setup: Setup, plan: Plan, name: str, figure: str, checkpoint: pathlib.Path | None) -> Figures:
+def first_step_run(setup: Setup, plan: Plan, name: str, checkpoint: pathlib.Path | None) -> float:
     """Seconds from before the stream and the Trainer are made to the first step: a fresh run, or one resumed from
     `checkpoint` (copied first: a resumed run saves and rotates checkpoints in its output directory)."""
     output = setup.work / "trainer" / name
@@ -200,46 +201,32 @@ def first_step_run(setup: Setup, plan: Plan, name: str, figure: str, checkpoint:
     if checkpoint is not None and trainer.train_dataset.start_batch != steps - 2:
         raise RuntimeError(f"the stream started at batch {trainer.train_dataset.start_batch}, not {steps - 2}")
     shutil.rmtree(output, ignore_errors=True)
-    return {f"trainer_first_step_seconds_{figure}": clock.times[0] - start}
+    return clock.times[0] - start
 
 
-def table(r: Mapping[str, Any]) -> str:
-    rows = []
-    for name, config in CONFIGS.items():
-        memory = r[f"trainer_steps_per_second_memory_{name}"]
-        rows.append(
-            report.row(f"`{config}`, the stream", f"{r[f'trainer_steps_per_second_stream_{name}']:.1f} steps/s",
-                       f"in memory: {memory:.1f} steps/s (the map beforehand: "
-                       f"{report.seconds(r.get(f'trainer_prepare_seconds_memory_{name}'))})",
-                       report.ratio(r[f"trainer_ratio_{name}"]), report.target_verdict(r, f"trainer_ratio_{name}"))
-        )  # fmt: skip
-    for mode in RESUMES:
-        rows.append(
-            report.row(f"resumed exactly at step {r[f'trainer_resume_step_{mode}']:.0f} ({mode}% of an epoch)",
-                       report.seconds(r[f"trainer_first_step_seconds_resumed_{mode}"]),
-                       f"a fresh run: {report.seconds(r['trainer_first_step_seconds_fresh'])}",
-                       report.ratio(r[f"trainer_resume_ratio_{mode}"]),
-                       report.target_verdict(r, f"trainer_resume_ratio_{mode}"))
-        )  # fmt: skip
-    state = r["trainer_loader_state_bytes"]
+def table(f: TrainerFigures) -> str:
+    rows = [
+        report.row(f"`{config}`, the stream", f"{f.steps_per_second_stream[name]:.1f} steps/s",
+                   f"in memory: {f.steps_per_second_memory[name]:.1f} steps/s (the map beforehand: "
+                   f"{report.seconds(f.prepare_seconds_memory.get(name))})",
+                   report.ratio(f.trainer_ratios[name]),
+                   report.verdict(("trainer", "trainer_ratios", name), f.trainer_ratios[name]))
+        for name, config in CONFIGS.items()
+    ]  # fmt: skip
+    rows += [
+        report.row(f"resumed exactly at step {f.resume_steps[mode]} ({mode}% of an epoch)",
+                   report.seconds(f.first_step_seconds_resumed[mode]),
+                   f"a fresh run: {report.seconds(f.first_step_seconds_fresh)}", report.ratio(f.resume_ratios[mode]),
+                   report.verdict(("trainer", "resume_ratios", mode), f.resume_ratios[mode]))
+        for mode in RESUMES
+    ]  # fmt: skip
     rows.append(
-        report.row("the stream state a rank writes into a checkpoint", f"{state:,.0f} bytes", "", "",
-                   report.target_verdict(r, "trainer_loader_state_bytes"))
+        report.row("the stream state a rank writes into a checkpoint", f"{f.loader_state_bytes:,} bytes", "", "",
+                   report.verdict(("trainer", "loader_state_bytes"), f.loader_state_bytes))
     )  # fmt: skip
+    speed = "one run each" if f.speed_runs == 1 else f"the median of {f.speed_runs} runs"
     caption = (
-        "The `transformers` Trainer as examples/train_trainer.py runs it (a small CNN, batches of "
-        f"{r['trainer_batch_size']:.0f}, one process, "
-        f"1 torch thread): steps per second over {r['trainer_timed_steps']:.0f} steps on the stream of local files "
-        "against the same Trainer on the split in memory; and the seconds to a resumed run's first step (the stream "
-        "and the Trainer made, the checkpoint loaded) against a fresh run's, the exact stream starting at the "
-        "checkpoint's shuffle window. "
-        + (
-            f"The median of {r['trainer_resume_runs']:.0f} runs each."
-            if r["trainer_speed_runs"] > 1
-            else "Steps per second from one run each (`--long`: the median of 5), first steps: medians of "
-            f"{r['trainer_resume_runs']:.0f}."
-        )
-        + " In memory, the map's float pixels are stored as nested Arrow lists that every batch converts back to "
-        "tensors; the stream hands the map's arrays on as they are."
+        f"Batches of {f.batch_size}; steps per second over {f.timed_steps} steps, {speed}; seconds to the first step, "
+        f"the median of {f.resume_runs} runs:"
     )
-    return report.comparison_table(caption, rows)
+    return report.table(("this copy", "measured", "compared with", "ratio", "target"), "lrlrl", rows, caption)

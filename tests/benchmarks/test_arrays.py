@@ -11,28 +11,25 @@ from benchmarks import arrays
 from benchmarks.harness import Setup
 from tests.helpers import synthetic
 
-SKIP_KERAS = {"keras_load_data_seconds": "skipped (--skip-keras)"}  # Keras' own loader takes a minute to import
-
 
 @pytest.fixture(scope="module")
-def figures(bench_setup: Setup) -> dict:
-    return arrays.measure(dataclasses.replace(bench_setup, unavailable=dict(SKIP_KERAS)))
+def figures(bench_setup: Setup) -> arrays.ArrayFigures:
+    return arrays.measure(bench_setup)
 
 
-def test_the_long_run_times_every_path(figures: dict) -> None:
-    for key in ("keras_floor_seconds", "array_seconds_pixels", "decode_floor_seconds", "decode_seconds",
-                "decode_seconds_numpy_format"):  # fmt: skip
-        assert figures[key] > 0
-    assert figures["array_ratio_pixels"] == figures["array_seconds_pixels"] / figures["keras_floor_seconds"]
-    assert figures["keras_load_data_seconds"] is None  # skipped: the row says n/a
-    assert figures["decode_examples"] == synthetic.SIZES["train"]
+def test_the_long_run_times_every_path(figures: arrays.ArrayFigures) -> None:
+    for value in (figures.keras_floor_seconds, figures.array_seconds_pixels, figures.decode_floor_seconds,
+                  figures.decode_seconds, figures.decode_seconds_numpy_format):  # fmt: skip
+        assert value > 0
+    assert figures.array_ratio_pixels == figures.array_seconds_pixels / figures.keras_floor_seconds
+    assert figures.decode_examples == synthetic.SIZES["train"]
 
 
 def test_the_default_run_leaves_out_the_paths_no_target_needs(bench_setup: Setup) -> None:
     figures = arrays.measure(dataclasses.replace(bench_setup, long=False, unavailable={}))
-    assert "decode_seconds_numpy_format" not in figures and "keras_load_data_seconds" not in figures
-    assert figures["decode_ratio"] > 0 and figures["array_ratio_pixels"] > 0
-    assert figures["decode_examples"] == synthetic.SIZES["test"]  # decoding costs the same per image: a smaller split
+    assert figures.decode_seconds_numpy_format is None
+    assert figures.decode_ratio > 0 and figures.array_ratio_pixels > 0
+    assert figures.decode_examples == synthetic.SIZES["test"]  # decoding costs the same per image: a smaller split
 
 
 def test_a_path_that_gives_other_pixels_is_not_timed() -> None:
@@ -52,14 +49,8 @@ def test_each_run_of_a_group_must_give_the_first_runs_array() -> None:
         other()
 
 
-def test_keras_is_skipped_with_its_reason_when_asked(bench_setup: Setup) -> None:
-    setup = dataclasses.replace(bench_setup, unavailable=dict(SKIP_KERAS))
-    assert arrays.keras_figure(setup) is None
-    assert setup.unavailable == SKIP_KERAS
-
-
-def test_the_table_has_both_targets_and_the_context_rows(figures: dict) -> None:
+def test_the_table_has_both_targets_and_the_context_rows(figures: arrays.ArrayFigures) -> None:
     text = arrays.table(figures)
     assert "≤ 1.0: " in text and "≤ 1.3: " in text
     assert '`fashion_mnist`, 40 PNGs: `.with_format("numpy")["image"][:]`' in text
-    assert "| `keras.datasets.fashion_mnist.load_data()`, both splits | n/a |" in text
+    assert "keras.datasets" not in text, "Keras' own loader is the frameworks section's, timed once"

@@ -13,28 +13,25 @@ SHORT_READ_TIMEOUT = 2  # seconds: the stall's epoch waits this, not the user's 
 
 
 @pytest.fixture(scope="module")
-def figures(bench_setup: Setup) -> dict:
+def figures(bench_setup: Setup) -> faults.FaultFigures:
     """The section in this process (its forked DataLoader workers inherit the shorter read timeout)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", SHORT_READ_TIMEOUT)
         return faults.measure_here(bench_setup)
 
 
-def test_a_clean_epoch_and_one_per_fault_are_timed(figures: dict) -> None:
+def test_a_clean_epoch_and_one_per_fault_are_timed(figures: faults.FaultFigures) -> None:
     for name in ("none", *faults.KINDS):
-        assert figures[f"fault_epoch_seconds_{name}"] > 0, name
+        assert figures.epoch_seconds[name] > 0, name
     for kind in faults.KINDS:
-        assert figures[f"fault_cost_seconds_{kind}"] == (
-            figures[f"fault_epoch_seconds_{kind}"] - figures["fault_epoch_seconds_none"]
-        )
-    assert figures["fault_data_reads"] >= 2  # a footer and a body at least: the fault fell on a real read
-    assert figures["fault_examples"] > 0
+        assert figures.cost_seconds[kind] == figures.epoch_seconds[kind] - figures.epoch_seconds["none"]
+    assert figures.data_reads >= 2  # a footer and a body at least: the fault fell on a real read
+    assert figures.examples > 0 and figures.rounds == 1
 
 
-def test_the_table_has_a_row_per_fault(figures: dict) -> None:
+def test_the_table_has_a_row_per_fault(figures: faults.FaultFigures) -> None:
     text = faults.table(figures)
 
-    assert "| none |" in text
+    assert "| none |" in text and f"{figures.data_reads} Parquet reads a clean epoch; one run each:" in text
     for kind in faults.KINDS:
         assert faults.WHAT_THE_CLIENT_DOES[kind] in text
-    assert faults.table({}) == ""

@@ -8,8 +8,8 @@ import importlib.util
 import pytest
 
 from benchmarks import frameworks
+from benchmarks.frameworks import Unavailable
 from benchmarks.harness import Setup
-from benchmarks.peers import Unavailable
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def test_keras_figures(setup: Setup) -> None:
     figures = frameworks.bench_keras(setup)
     assert figures["keras_own_seconds"] > 0 and figures["keras_card_seconds"] > 0
     assert figures["keras_card_ratio"] == pytest.approx(figures["keras_card_seconds"] / figures["keras_own_seconds"])
-    table = frameworks.table(figures)
+    table = frameworks.table(frameworks.FrameworkFigures(**figures))
     assert "`keras.datasets.fashion_mnist.load_data()`" in table and "JAX" not in table
 
 
@@ -30,7 +30,7 @@ def test_keras_figures(setup: Setup) -> None:
 def test_jax_missing_is_reported_not_raised(setup: Setup) -> None:
     figures = frameworks.measure(setup)
     assert "JAX is not installed" in setup.unavailable["frameworks_jax"]
-    assert figures["keras_own_seconds"] > 0
+    assert figures.keras_own_seconds > 0 and figures.jax_card_seconds is None
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed here")
@@ -39,8 +39,14 @@ def test_jax_figures(setup: Setup) -> None:
     assert min(figures[f"jax_{name}_seconds"] for name in ("floor", "card", "format")) > 0
 
 
+def test_keras_is_skipped_with_its_reason_when_asked(setup: Setup) -> None:
+    setup.unavailable[frameworks.SKIP_KERAS] = "skipped (--skip-keras)"
+    with pytest.raises(Unavailable, match="skipped"):
+        frameworks.bench_keras(setup)
+
+
 def test_no_archives_is_unavailable(setup: Setup) -> None:
     setup = dataclasses.replace(setup, archive_dir=None)
     with pytest.raises(Unavailable, match="no local copy of the archives"):
         frameworks.bench_keras(setup)
-    assert frameworks.table({}) == ""
+    assert frameworks.table(frameworks.FrameworkFigures()) == ""

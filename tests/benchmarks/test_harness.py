@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import sys
 import time
 
 import pytest
@@ -46,26 +47,26 @@ def test_runs_already_taken_count_as_the_first_rounds() -> None:
     assert medians == {"a": 2.0, "b": 20.0}
 
 
-def busy(_: Setup) -> bench_harness.Figures:
+def busy(_: Setup) -> dict[str, float]:
     start = time.process_time()
     while time.process_time() - start < 0.2:
         pass
     return {"figure": 1.0}
 
 
-def test_measured_adds_the_section_wall_and_cpu_seconds() -> None:
-    figures = bench_harness.measured(Section("busy", busy, str), setup_of(1, long=False))
-    assert figures["figure"] == 1.0
-    assert figures["section_cpu_seconds_busy"] >= 0.2
-    assert figures["section_seconds_busy"] >= 0.2 * 0.5  # the wall clock of a busy loop; CPU can run ahead of it
-    assert set(figures) == {"figure", "section_seconds_busy", "section_cpu_seconds_busy", "background_cores_busy"}
+def test_measured_gives_the_figures_and_the_section_wall_and_cpu_seconds() -> None:
+    figures, took = bench_harness.measured(Section("busy", busy, str), setup_of(1, long=False))
+    assert figures == {"figure": 1.0}
+    assert took.cpu_seconds >= 0.2
+    assert took.seconds >= 0.2 * 0.5  # the wall clock of a busy loop; CPU can run ahead of it
 
 
-def test_a_section_with_nothing_to_measure_leaves_no_figures() -> None:
-    assert bench_harness.measured(Section("idle", lambda _: {}, str), setup_of(1, long=False)) == {}
+def test_a_section_with_nothing_to_measure_gives_none() -> None:
+    figures, took = bench_harness.measured(Section("idle", lambda _: None, str), setup_of(1, long=False))
+    assert figures is None and took.seconds >= 0
 
 
-def pid_and_repeat(setup: Setup) -> bench_harness.Figures:
+def pid_and_repeat(setup: Setup) -> dict[str, float]:
     return {"pid": float(os.getpid()), "repeat": float(setup.repeat)}
 
 
@@ -102,3 +103,9 @@ def test_setup_fields_the_sections_share() -> None:
         "work", "repeat", "builder_kwargs", "repo", "one_shard", "warm_cache", "archive_dir", "unavailable", "long",
         "build_seconds",
     ]  # fmt: skip
+
+
+def test_run_json_reads_a_childs_last_line_and_a_failure_says_why() -> None:
+    assert bench_harness.run_json([sys.executable, "-c", "print('x'); print('[1, 2]')"], os.environ, 60) == [1, 2]
+    with pytest.raises(bench_harness.ChildFailed, match="boom"):
+        bench_harness.run_json([sys.executable, "-c", "import sys; sys.exit('boom')"], os.environ, 60)

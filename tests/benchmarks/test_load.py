@@ -10,7 +10,7 @@ from benchmarks.harness import Setup
 
 def test_cold_and_warm_loads_are_timed_and_tabled(bench_setup: Setup) -> None:
     figures = bench_load.measure(bench_setup)
-    assert figures["load_seconds_cold"] > 0 and figures["load_seconds_warm"] > 0
+    assert figures.load_seconds_cold > 0 and figures.load_seconds_warm > 0
     text = bench_load.table(figures)
     assert "| cold: a new cache |" in text and "| warm: the cache filled |" in text
 

@@ -11,8 +11,9 @@ import fashion_mnist
 from benchmarks import network as bench_network
 from benchmarks import report
 from benchmarks.harness import Setup
+from benchmarks.network import NetworkFigures as Figures
 
-CONDITIONS = (bench_network.Condition(0.01, 5_000_000, shared_cap=True),)  # one: each run is a fresh process
+CONDITIONS = (bench_network.Condition(0.0, bench_network.CAP, shared_cap=True),)  # one: each run is a fresh process
 
 
 @pytest.fixture(scope="module")
@@ -28,76 +29,69 @@ def far_hub(
 
 
 @pytest.fixture(scope="module")
-def results(far_hub: tuple[bench_network.FarHub, Setup], tmp_path_factory: pytest.TempPathFactory) -> dict:
+def results(far_hub: tuple[bench_network.FarHub, Setup], tmp_path_factory: pytest.TempPathFactory) -> Figures:
     hub, setup = far_hub
     work = tmp_path_factory.mktemp("runs")
-    figures = bench_network.cold_first_use(hub, CONDITIONS, 1, work, setup.archives)
-    return figures | bench_network.hub_streaming(hub, setup.repo, (0.0,), (0,), 1, work, with_one_file=True)
+    cold = bench_network.cold_first_use(hub, CONDITIONS, 1, work, setup.archives)
+    streams = bench_network.hub_streaming(hub, setup.repo, (0.0,), (0,), 1, work, with_one_file=True)
+    return Figures(**cold, **streams)
 
 
-def test_every_first_use_is_timed_and_counted_at_every_condition(results: dict) -> None:
+def test_every_first_use_is_timed_and_counted_at_every_condition(results: Figures) -> None:
     for condition in CONDITIONS:
+        uses = results.first_uses[condition.describe()]
         for name in ("image", "image_one_file", "pixels", "pixels_one_file", "keras_style", "torchvision_style"):
-            assert results[f"cold_seconds_{name}_{condition.key}"] > 0, (name, condition)
-            assert results[f"cold_requests_{name}_{condition.key}"] > 0, (name, condition)
-        assert results[f"cold_requests_keras_style_{condition.key}"] == 4  # one GET an archive
-        assert results[f"cold_connections_keras_style_{condition.key}"] == 4  # urlretrieve: a connection each
+            assert uses[name].seconds > 0 and uses[name].requests > 0, (name, condition)
+        assert uses["keras_style"].requests == 4  # one GET an archive
+        assert uses["keras_style"].connections == 4  # urlretrieve: a connection each
+    assert results.datasets_import_seconds > 0
 
 
-def test_a_split_of_16_files_or_more_is_fetched_over_parallel_connections(results: dict) -> None:
+def test_a_split_of_16_files_or_more_is_fetched_over_parallel_connections(results: Figures) -> None:
     """Why the copy has 16 files a split: `datasets` downloads them through a thread pool (one file: one connection)."""
     assert min(fashion_mnist.NUM_SHARDS.values()) >= 16
-    key = CONDITIONS[0].key
-    assert results[f"cold_connections_image_one_file_{key}"] == 1
-    assert results[f"cold_connections_image_{key}"] > 1
-    assert results[f"cold_requests_image_{key}"] > results[f"cold_requests_image_one_file_{key}"]
+    uses = results.first_uses[CONDITIONS[0].describe()]
+    assert uses["image_one_file"].connections == 1
+    assert uses["image"].connections > 1
+    assert uses["image"].requests > uses["image_one_file"].requests
 
 
-def test_hub_streams_are_measured_beside_local_files(results: dict) -> None:
+def test_hub_streams_are_measured_beside_local_files(results: Figures) -> None:
+    rates, requests = results.hub_stream_rates["0 ms"], results.hub_stream_requests["0 ms"]
     for name in ("image", "pixels"):
-        assert results[f"hub_stream_rate_{name}_hub_one_file_0w_0ms"] > 0
-        assert results[f"hub_stream_rate_{name}_hub_0w_0ms"] > 0
-        assert results[f"hub_stream_requests_{name}_hub_0w_0ms"] >= fashion_mnist.NUM_SHARDS["train"]  # a range a file
-        expected = results[f"hub_stream_rate_{name}_hub_0w_0ms"] / results[f"stream_rate_{name}_local_0w"]
-        assert results[f"hub_stream_ratio_{name}_0w_0ms"] == pytest.approx(expected)
+        assert rates[f"{name}_hub_one_file_0w"] > 0 and rates[f"{name}_hub_0w"] > 0
+        assert requests[f"{name}_hub_0w"] >= fashion_mnist.NUM_SHARDS["train"]  # a range a file
+        expected = rates[f"{name}_hub_0w"] / results.local_stream_rates[f"{name}_0w"]
+        assert results.hub_stream_ratios[f"{name}_0w"] == pytest.approx(expected)
 
 
-def test_the_report_gives_every_target_a_verdict(results: dict) -> None:
+def test_the_report_gives_every_target_a_verdict(results: Figures) -> None:
     text = bench_network.table(results)
 
-    targets = bench_network.targets(results)
+    figures = {"network": results}
+    targets = [key for key in report.TARGETS if key[0] == "network" and report.figure(figures, key) is not None]
     assert len(targets) == 2 * len(CONDITIONS) + 2  # each config's cold ratio per condition, each Hub stream at 0 ms
-    for key, target in targets.items():
-        assert report.verdict(results[key], target) in text
-    assert "| 10 ms, 40 Mbit/s shared by all connections | `pixels` |" in text
+    for key in targets:
+        assert report.verdict(key, report.figure(figures, key)) in text
+    assert "| 0 ms, 100 Mbit/s shared by all connections | `pixels` |" in text
+
+
+def test_every_condition_of_the_long_run_has_its_targets() -> None:
+    """The report's table of targets names each link `--long` tries, and each Hub stream at 0 ms."""
+    assert {condition.describe() for condition in bench_network.COLD_CONDITIONS["long"]} == set(report.LINKS)
+    assert bench_network.AIM_CONDITION.describe() == report.LINKS[0]  # the default run's, aimed at 0.8
+    for workers in bench_network.STREAM_WORKERS["long"]:
+        for name in ("image", "pixels"):
+            assert ("network", "hub_stream_ratios", f"{name}_{workers}w") in report.TARGETS
 
 
 def test_conditions_are_named_as_a_network_engineer_would() -> None:
     assert bench_network.Condition(0.1, 12_500_000).describe() == "100 ms, 100 Mbit/s per connection"
     assert bench_network.Condition(0.05).describe() == "50 ms, no cap"
-    for condition in bench_network.COLD_CONDITIONS["long"]:  # figure names carry the whole condition
-        assert bench_network.Condition.from_key(condition.key) == condition
-
-
-def test_the_default_runs_targets_are_the_reports(bench_setup: Setup) -> None:
-    """`report.TARGETS` names the default run's network targets with the bounds the section gives them."""
-    figures = {
-        f"cold_ratio_{name}_{c.key}": 1.0
-        for c in bench_network.COLD_CONDITIONS["default"]
-        for name in ("image", "pixels")
-    }
-    figures |= {
-        f"hub_stream_ratio_{name}_{w}w_0ms": 1.0
-        for w in bench_network.STREAM_WORKERS["default"]
-        for name in ("image", "pixels")
-    }
-    network_targets = {key: value for key, value in report.TARGETS.items() if key.startswith(("cold_", "hub_"))}
-    assert bench_network.targets(figures) == network_targets
 
 
 def test_without_the_archives_the_section_says_why_and_measures_nothing(bench_setup: Setup) -> None:
     setup = dataclasses.replace(bench_setup, archive_dir=None, unavailable={})
 
-    assert bench_network.measure(setup) == {}
+    assert bench_network.measure(setup) is None
     assert "pass --data-dir" in setup.unavailable["network"]
-    assert bench_network.table({}) == ""

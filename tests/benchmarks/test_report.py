@@ -1,44 +1,72 @@
-"""benchmarks/report.py: the targets' verdicts and the tables the sections render."""
+"""benchmarks/report.py: the targets, the verdicts and the tables the sections render."""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+
 import pytest
 
-from benchmarks import report
+from benchmarks import headline, report, run, torchvision_peer
+
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    build_ratio_2proc: float | None = None
+    stream_scaling: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def figures_class(section: str) -> type:
+    """The dataclass a section's `measure` returns (the real torchvision's: `TorchvisionFigures`)."""
+    if section == report.PEER_SECTION:
+        return torchvision_peer.TorchvisionFigures
+    (measure,) = [s.measure for s in run.SECTIONS if s.name == section]
+    hint = typing.get_type_hints(measure)["return"]
+    return next(arg for arg in typing.get_args(hint) or (hint,) if arg is not type(None))
+
+
+KEYS = [*report.TARGETS, *(k for row in (*headline.BENCHMARK_ROWS, *torchvision_peer.HEADLINE_ROWS)
+                            for k in (row.ours, row.theirs))]  # fmt: skip
+
+
+@pytest.mark.parametrize("key", KEYS, ids=str)
+def test_every_target_and_headline_names_a_field_of_its_sections_figures(key: report.Key) -> None:
+    section, field, *_ = key
+    assert field in {f.name for f in dataclasses.fields(figures_class(section))}
 
 
 @pytest.mark.parametrize(
-    ("results", "key", "verdict"),
+    ("figures", "key", "verdict"),
     [
-        ({"build_ratio_2proc": 0.6}, "build_ratio_2proc", "≤ 0.7: met"),
-        ({"build_ratio_2proc": 0.71}, "build_ratio_2proc", "≤ 0.7: **missed**"),
-        ({"stream_scaling_2w_image": 1.8}, "stream_scaling_2w_image", "≥ 1.7: met"),
-        ({"stream_scaling_2w_image": 1.2}, "stream_scaling_2w_image", "≥ 1.7: **missed**"),
-        ({"stream_scaling_2w_image": None}, "stream_scaling_2w_image", "≥ 1.7: not measured"),
-        ({}, "decode_ratio", "≤ 1.3: not measured"),
+        (Figures(build_ratio_2proc=0.6), ("build", "build_ratio_2proc"), "≤ 0.7: met"),
+        (Figures(build_ratio_2proc=0.71), ("build", "build_ratio_2proc"), "≤ 0.7: **missed**"),
+        (Figures(stream_scaling={"image": 1.8}), ("epochs", "stream_scaling", "image"), "≥ 1.7: met"),
+        (Figures(stream_scaling={"image": 1.2}), ("epochs", "stream_scaling", "image"), "≥ 1.7: **missed**"),
+        (Figures(), ("epochs", "stream_scaling", "image"), "≥ 1.7: not measured"),
     ],
 )
-def test_target_verdict(results: dict, key: str, verdict: str) -> None:
-    assert report.target_verdict(results, key) == verdict
+def test_verdict(figures: Figures, key: report.Key, verdict: str) -> None:
+    assert report.verdict(key, report.figure({key[0]: figures}, key)) == verdict
 
 
-def test_a_figure_given_for_context_has_no_verdict() -> None:
-    assert report.verdict_if_target({"build_ratio_1proc": 1.5}, "build_ratio_1proc") == ""
-    assert report.verdict_if_target({"build_ratio_2proc": 0.5}, "build_ratio_2proc") == "≤ 0.7: met"
+def test_a_figure_given_for_context_has_no_verdict_and_a_typo_raises() -> None:
+    assert report.verdict_if_target(("build", "build_ratio_1proc"), 1.5) == ""
+    assert report.verdict_if_target(("build", "build_ratio_2proc"), 0.5) == "≤ 0.7: met"
+    assert report.figure({}, ("build", "build_ratio_2proc")) is None  # the section did not run
+    with pytest.raises(AttributeError):
+        report.figure({"build": Figures()}, ("build", "build_ratio_2procs"))
+    with pytest.raises(KeyError):
+        report.verdict(("build", "build_ratio_2procs"), 0.5)
 
 
-def test_table_is_a_caption_and_aligned_columns() -> None:
-    text = report.table("Caption:", ("what", "seconds"), "lr", [report.row("a", report.seconds(1.234))])
-    assert text == "Caption:\n\n| what | seconds |\n|---|---:|\n| a | 1.23 s |"
+def test_table_is_aligned_columns_after_a_caption_if_given() -> None:
+    rows = [report.row("a", report.seconds(1.234))]
+    assert report.table(("what", "seconds"), "lr", rows) == "| what | seconds |\n|---|---:|\n| a | 1.23 s |"
+    assert report.table(("what", "seconds"), "lr", rows, "Caption:").startswith("Caption:\n\n| what |")
 
 
 def test_a_table_without_rows_is_left_out() -> None:
-    assert report.table("Caption:", ("what",), "l", []) == ""
-
-
-def test_taken_tells_a_figure_not_measured_from_one_that_could_not_be() -> None:
-    assert report.taken({"a": None, "b": 1.0}, "a", "b")
-    assert not report.taken({"b": 1.0}, "a", "b")
+    assert report.table(("what",), "l", [], "Caption:") == ""
 
 
 def test_cells() -> None:

@@ -5,6 +5,7 @@ Each section's own figures, in the long run too, are tested beside its module (t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import re
@@ -12,32 +13,31 @@ import re
 import pytest
 
 import fashion_mnist
-from benchmarks import headline
+from benchmarks import headline, network
 from benchmarks import run as benchmark
-from benchmarks.report import PEER_PREFIX, TARGETS, target_verdict
+from benchmarks.report import PEER_SECTION, REPORT, TARGETS, figure, verdict
 from tests.conftest import bench_builder_kwargs
 from tests.helpers import synthetic
 
-# The targets of this run (the real torchvision's are `benchmarks.torchvision_peer`'s).
-RUN_TARGETS = [key for key in TARGETS if not key.startswith(PEER_PREFIX)]
+# The targets of this run (the real torchvision's are `benchmarks.torchvision_peer`'s; the network section's other
+# links and worker counts are `--long`'s).
+CONFIGS = ("image", "pixels")
+DEFAULT_NETWORK = {
+    *(("network", "cold_ratios", c.describe(), name) for c in network.COLD_CONDITIONS["default"] for name in CONFIGS),
+    *(("network", "hub_stream_ratios", f"{name}_{w}w") for w in network.STREAM_WORKERS["default"] for name in CONFIGS),
+}
+RUN_TARGETS = [key for key in TARGETS if key[0] not in (PEER_SECTION, "network") or key in DEFAULT_NETWORK]
 # Figures only `--long` takes: one per row it adds.
 LONG_ONLY = (
-    "build_seconds_1proc",
-    "decode_seconds_numpy_format",
-    "keras_load_data_seconds",
-    "epoch_seconds_torchvision_0w",
-    "epoch_seconds_image_card",
-    "stream_rate_one_shard_2w",
-    "cold_seconds_keras_style_100ms_100mbps_percon",
-    "cold_seconds_torchvision_style_0ms_100mbps_percon",
-    "hub_stream_rate_image_hub_one_file_2w_100ms",
+    ("build", "build_seconds_1proc"),
+    ("arrays", "decode_seconds_numpy_format"),
+    ("epochs", "epoch_seconds", "torchvision_0w"),
+    ("epochs", "epoch_seconds", "image_card"),
+    ("epochs", "stream_rates", "one_shard_2w"),
+    ("network", "first_uses", network.AIM_CONDITION.describe(), "keras_style"),
+    ("network", "first_uses", "0 ms, 100 Mbit/s per connection"),
+    ("network", "hub_stream_rates", "100 ms"),
 )
-REPORT = """\
-# Benchmark report
-
-<!-- BEGIN GENERATED: report -->
-<!-- END GENERATED: report -->
-"""
 CARD = """\
 # Fashion-MNIST
 
@@ -50,51 +50,47 @@ Run the benchmark to fill in this section.
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def results(tmp_path_factory: pytest.TempPathFactory) -> benchmark.Results:
     """One default run of every section, on the synthetic archives (40 train, 20 test examples), one run a figure."""
     work = tmp_path_factory.mktemp("benchmark")
     table = synthetic.write_archives(work / "archives")
     return benchmark.run_benchmark(work / "scratch", bench_builder_kwargs(work / "archives", table), repeat=1)
 
 
-@pytest.mark.parametrize("key", RUN_TARGETS)
-def test_the_default_run_measures_every_target(results: dict, key: str) -> None:
-    value = results[key]
-    assert isinstance(value, float) and value > 0
+@pytest.mark.parametrize("key", RUN_TARGETS, ids=str)
+def test_the_default_run_measures_every_target(results: benchmark.Results, key: tuple[str, ...]) -> None:
+    value = figure(results.figures, key)
+    assert isinstance(value, float | int) and value > 0
 
 
-def test_the_default_run_leaves_the_context_rows_to_long(results: dict) -> None:
-    assert not set(LONG_ONLY) & set(results)
-    assert results["long"] is False and results["repeat"] == 1
+@pytest.mark.parametrize("key", LONG_ONLY, ids=str)
+def test_the_default_run_leaves_the_context_rows_to_long(results: benchmark.Results, key: tuple[str, ...]) -> None:
+    assert figure(results.figures, key) is None
+    assert results.long is False and results.repeat == 1
 
 
 @pytest.mark.parametrize("section", benchmark.SECTIONS, ids=lambda section: section.name)
-def test_each_section_that_measured_something_is_timed(results: dict, section: benchmark.Section) -> None:
-    assert results[f"section_seconds_{section.name}"] > 0
-    assert results[f"section_cpu_seconds_{section.name}"] >= 0
-    assert results["run_seconds"] > results["section_seconds_setup"] > 0
+def test_each_section_measured_something_and_is_timed(results: benchmark.Results, section: benchmark.Section) -> None:
+    assert section.name in results.figures
+    assert results.times[section.name].seconds > 0 and results.times[section.name].cpu_seconds >= 0
+    assert results.run_seconds > results.times["setup"].seconds > 0
 
 
-def test_every_figure_survives_json(results: dict) -> None:
-    figures = json.loads(json.dumps(results))
-    numbers = {
-        key: value
-        for key, value in figures.items()
-        if (key.endswith(("_seconds", "_bytes")) or "rate" in key) and not key.startswith(("section_", "background_"))
-    }
-    not_positive = {key: value for key, value in numbers.items() if not (value is None or value > 0)}
-    assert numbers and not not_positive, not_positive
-    assert figures["keras_floor_seconds"] > 0  # the synthetic archives are local, so the peer's path was timed
-    assert figures["machine"]["python"]
+def test_every_figure_survives_json(results: benchmark.Results) -> None:
+    figures = json.loads(json.dumps(results.as_json()))
+    assert set(figures["figures"]) == {section.name for section in benchmark.SECTIONS}
+    assert figures["figures"]["arrays"]["keras_floor_seconds"] > 0  # the synthetic archives are local
+    assert figures["figures"]["epochs"]["train_files"] == fashion_mnist.NUM_SHARDS["train"]
+    assert figures["machine"]["python"] and figures["times"]["build"]["seconds"] > 0
     assert set(figures["unavailable"]) <= {"frameworks_jax"}  # JAX lives in the card's tools environment, not here
-    assert figures["train_examples"] == synthetic.SIZES["train"]
-    assert figures["train_files"] == fashion_mnist.NUM_SHARDS["train"]
 
 
-def test_the_card_gets_the_headline_and_the_report_every_verdict(results: dict, tmp_path: pathlib.Path) -> None:
+def test_the_card_gets_the_headline_and_the_report_every_verdict(
+    results: benchmark.Results, tmp_path: pathlib.Path
+) -> None:
     readme, full = tmp_path / "README.md", tmp_path / "RESULTS.md"
     readme.write_text(CARD, encoding="utf-8")
-    full.write_text(REPORT, encoding="utf-8")
+    full.write_text(REPORT.read_text(encoding="utf-8"), encoding="utf-8")
     benchmark.write_card(readme, results)
     benchmark.write_report(full, results)
 
@@ -105,13 +101,18 @@ def test_the_card_gets_the_headline_and_the_report_every_verdict(results: dict, 
     )
     assert card_text.count("\n| ") == 1 + len(headline.BENCHMARK_ROWS), "a header and every headline row"
     assert not re.search(r"target|\bmet\b|missed|The run took", card_text), "the verdicts are the report's"
-    assert "the ratios are what to compare" in report_text and "the default run (`--long` adds" in report_text
-    assert f"in {fashion_mnist.NUM_SHARDS['train']} files" in report_text
+    assert "the default run (`--long` adds" in report_text and "Not measured" not in report_text
+    assert f"in {fashion_mnist.NUM_SHARDS['train']} files, examples per second" in report_text
+    for name, text in benchmark.blocks(results).items():  # each block holds what the run gave, the prose stays
+        assert f"<!-- BEGIN GENERATED: {name} -->\n{text.strip()}\n<!-- END GENERATED: {name} -->" in report_text
+    blank = re.compile(r"(<!-- BEGIN GENERATED: (\w+) -->\n).*?(<!-- END GENERATED: \2 -->)", re.S)
+    prose = blank.sub(r"\1\3", report_text)
+    assert prose == blank.sub(r"\1\3", REPORT.read_text(encoding="utf-8")) and "First use over the network" in prose
     for key in RUN_TARGETS:  # every target has a verdict in the report
-        assert target_verdict(results, key) in report_text
+        assert verdict(key, figure(results.figures, key)) in report_text
     assert "The run took " in report_text
-    unmeasured = {**results["unavailable"], "frameworks_jax": "JAX is not installed"}
-    text = benchmark.markdown({**results, "unavailable": unmeasured})
+    unmeasured = {**results.unavailable, "frameworks_jax": "JAX is not installed"}
+    text = benchmark.markdown(dataclasses.replace(results, unavailable=unmeasured))
     assert not any(key in text or reason in text for key, reason in unmeasured.items()), (
         "the report speaks to its readers: no figure keys, nothing about what the measuring machine lacked"
     )
@@ -142,10 +143,11 @@ def test_sections_run_in_their_order_and_the_card_needs_them_all(capsys: pytest.
     assert "run without --section to update the card" in capsys.readouterr().err
 
 
-def test_the_report_holds_only_the_sections_that_ran(results: dict) -> None:
-    text = benchmark.markdown({**results, "sections": ["epochs", "bytes"]})
+def test_the_report_holds_only_the_sections_that_ran(results: benchmark.Results) -> None:
+    chosen = benchmark.blocks(dataclasses.replace(results, sections=["epochs", "bytes"]))
+    text = benchmark.markdown(dataclasses.replace(results, sections=["epochs", "bytes"]))
 
-    assert "An epoch of the train split" in text and "Parquet bytes, what users download" in text
-    assert "The build: archives" not in text and "First use over the network" not in text
+    assert list(chosen) == ["run", "epochs", "bytes", "background"]
+    assert "examples per second" in text and "| config | bytes |" in text
     assert "(epochs)" in text and "(build)" not in text
     assert "(bytes)" not in text  # milliseconds: too short to tell the other processes' load from /proc/stat

@@ -19,15 +19,15 @@ PROGRAM_ANSWER = {
 FIRST_USES = {"download": 3.0} | {f"load_dataset_{config}": 2.5 for config in fashion_mnist.FEATURES}
 
 
-def results() -> dict:
-    return torchvision_peer.figures(PROGRAM_ANSWER, FIRST_USES) | {"repeat": 3}
+def results() -> torchvision_peer.TorchvisionFigures:
+    return torchvision_peer.figures(PROGRAM_ANSWER, FIRST_USES, 3)
 
 
 def test_each_loop_is_set_against_torchvisions_epoch() -> None:
     figures = results()
-    assert figures["torchvision_ratio_torchvision"] == 1.0
-    assert figures["torchvision_ratio_pixels_in_memory"] == PROGRAM_ANSWER["epoch_seconds"]["pixels_in_memory"]
-    assert figures["versions"] == {"torchvision": "0.29.1", "torch": "2.14.1", "datasets": "5.2.0"}
+    assert figures.ratios["torchvision"] == 1.0
+    assert figures.ratios["pixels_in_memory"] == PROGRAM_ANSWER["epoch_seconds"]["pixels_in_memory"]
+    assert figures.versions == {"torchvision": "0.29.1", "torch": "2.14.1", "datasets": "5.2.0"}
 
 
 def test_the_report_gives_every_loop_and_the_targets_verdicts() -> None:
@@ -35,13 +35,13 @@ def test_the_report_gives_every_loop_and_the_targets_verdicts() -> None:
     assert "torchvision 0.29.1, torch 2.14.1, datasets 5.2.0" in text
     for what in [*torchvision_peer.LOOPS.values(), *torchvision_peer.FIRST_USES.values()]:
         assert f"| {what} |" in text
-    peer_targets = [key for key in report.TARGETS if key.startswith(report.PEER_PREFIX)]
+    peer_targets = [key for key in report.TARGETS if key[0] == report.PEER_SECTION]
     assert peer_targets
     for key in peer_targets:
-        assert report.target_verdict(results(), key) in text
+        assert report.verdict(key, report.figure({report.PEER_SECTION: results()}, key)) in text
 
 
 def test_the_card_gets_every_headline_row() -> None:
-    text = headline.table(results(), torchvision_peer.HEADLINE_ROWS)
-    assert len(text.splitlines()) == 2 + len(torchvision_peer.HEADLINE_ROWS)
+    text = headline.table({report.PEER_SECTION: results()}, torchvision_peer.HEADLINE_ROWS)
+    assert len(text.splitlines()) == 2 + len(torchvision_peer.HEADLINE_ROWS)  # a header, a rule and each row
     assert "target" not in text and "met" not in text

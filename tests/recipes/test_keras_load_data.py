@@ -32,9 +32,9 @@ NAMES = ("x_train", "y_train", "x_test", "y_test")
 
 def keras_load_data(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, np.ndarray]:
     """What Keras' own loader returns, reading `archive_dir`'s archives through KERAS_HOME."""
-    from benchmarks.peers import keras_environment  # imports torch: only when this test runs
+    from benchmarks.frameworks import keras_environment  # imports torch: only when this test runs
 
-    environment = {**os.environ, **keras_environment(archive_dir, fashion_mnist.ARCHIVES, work)}
+    environment = {**os.environ, **keras_environment(archive_dir, work)}
     output = work / "keras.npz"
     done = subprocess.run(
         [sys.executable, "-c", KERAS_PROGRAM, str(output)], env=environment, capture_output=True, text=True, timeout=300
