@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?=
+TORCHVISION_PYTHON ?=
 BUILD_ARGS ?=
 REPO_ID ?= org/fashion_mnist
 PUSH_ARGS ?=
@@ -29,7 +30,7 @@ push: $(VENV)/.installed-build
 	$(BIN)/python -m scripts.push_to_hub $(REPO_ID) $(PUSH_ARGS)
 
 benchmark: $(VENV)/.installed-bench
-	$(BIN)/python -m benchmarks $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --update-card
+	$(BIN)/python -m benchmarks $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(TORCHVISION_PYTHON),--torchvision-python $(TORCHVISION_PYTHON)) --update-card
 
 test: lint
 	$(BIN)/python -m pytest -m "not compat"

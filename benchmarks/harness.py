@@ -48,6 +48,7 @@ class Setup:
     unavailable: dict[str, str]  # figure -> why it could not be measured
     long: bool = False  # `--long`: also the rows no target depends on
     build_seconds: float | None = None  # the 2-process build that made `repo`: the build section's first run
+    torchvision_python: pathlib.Path | None = None  # an environment's python holding torchvision (the peer)
 
     @property
     def archives(self) -> Sequence[fashion_mnist.Archive]:

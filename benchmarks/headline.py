@@ -39,16 +39,21 @@ class Headline:
 
 
 # The rows `python -m benchmarks` gives, in the card's order.
+TORCHVISION_EPOCH = (report.PEER_SECTION, "epoch_seconds", "torchvision")
 BENCHMARK_ROWS = (
-    Headline("the train split as uint8 arrays: `pixels` and the arrays recipe", ("arrays", "array_seconds_pixels"),
-             "gunzip + `np.frombuffer`, as Keras' `load_data()`", ("arrays", "keras_floor_seconds")),
-    Headline("a first `load_dataset` of the default config, 100 ms a request",
+    Headline("the train split as uint8 arrays (`pixels`)", ("arrays", "array_seconds_pixels"),
+             "Keras' `load_data()` way", ("arrays", "keras_floor_seconds")),
+    Headline("an epoch, batches of 256: `pixels` in memory", (report.PEER_SECTION, "epoch_seconds", "pixels_in_memory"),
+             "torchvision `FashionMNIST`", TORCHVISION_EPOCH),
+    Headline("the same, PNGs: the `DataLoader` recipe", (report.PEER_SECTION, "epoch_seconds", "png_dataloader"),
+             "the same", TORCHVISION_EPOCH),
+    Headline("a first `load_dataset`, 100 ms a request",
              ("network", "first_uses", report.LINKS[0], "image", "seconds"), "one file a split",
              ("network", "first_uses", report.LINKS[0], "image_one_file", "seconds")),
-    Headline("the Trainer on the default config's stream", ("trainer", "steps_per_second_stream", "image"),
+    Headline("the Trainer on the stream", ("trainer", "steps_per_second_stream", "image"),
              "the split in memory", ("trainer", "steps_per_second_memory", "image"), unit="steps/s"),
-    Headline("the Trainer's first step, resumed exactly at 90% of an epoch",
-             ("trainer", "first_step_seconds_resumed", "90"), "a fresh run's", ("trainer", "first_step_seconds_fresh")),
+    Headline("the Trainer resumed at 90% of an epoch: first step", ("trainer", "first_step_seconds_resumed", "90"),
+             "a fresh run's", ("trainer", "first_step_seconds_fresh")),
 )  # fmt: skip
 
 

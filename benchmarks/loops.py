@@ -8,7 +8,7 @@ saves them. The peers: Keras' `load_data()` gunzips the four IDX archives and vi
 uint8 arrays (`keras_style_split`, its floor; `benchmarks.frameworks` times Keras itself);
 torchvision's `FashionMNIST` holds those arrays and makes a `PIL.Image` and a `ToTensor()` per item.
 PyPI's torchvision does not import beside this project's CPU torch, so its `__getitem__` is written
-out here line for line, as torchvision 0.2x has it (`benchmarks.torchvision_peer` times the real one
+out here line for line, as torchvision 0.2x has it (the torchvision section times the real one
 in an environment of its own).
 """
 

@@ -54,12 +54,12 @@ TARGETS: dict[Key, Bound] = {
     ("trainer", "trainer_ratios", "pixels"): (">=", 0.9),
     **{("trainer", "resume_ratios", at): ("<=", 1.2) for at in ("25", "50", "90")},
     ("trainer", "loader_state_bytes"): ("<=", 16_000_000),
-    # The real torchvision (`benchmarks.torchvision_peer`, run apart: it needs torchvision's own environment): an
-    # epoch of the card's recipes against its `FashionMNIST` + `ToTensor()` epoch.
+    # The real torchvision (`benchmarks.torchvision_peer`, measured with --torchvision-python: it needs an environment
+    # of its own): an epoch of the card's recipes against its `FashionMNIST` + `ToTensor()` epoch.
     ("torchvision", "ratios", "pixels_in_memory"): ("<=", 0.3),
     ("torchvision", "ratios", "png_dataloader"): ("<=", 1.0),
 }
-# The section `python -m benchmarks.torchvision_peer` measures; `python -m benchmarks` measures every other.
+# The section measured only when `python -m benchmarks --torchvision-python` names torchvision's environment.
 PEER_SECTION = "torchvision"
 
 
@@ -149,4 +149,7 @@ def add_update_card_argument(parser: argparse.ArgumentParser, block: str, also: 
         type=pathlib.Path,
         metavar="README",
         help=f"write the tables into the card's `{block}` block (default card: this repository's README.md){also}",
+    )
+    parser.add_argument(
+        "--report", type=pathlib.Path, default=REPORT, help=f"with --update-card: the full report (default {REPORT})"
     )

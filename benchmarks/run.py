@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmarks import arrays, copies, epochs, faults, frameworks, headline, load, network, report, sizes, trainer
 from benchmarks import build as bench_build
+from benchmarks import torchvision_peer as torchvision
 from benchmarks.harness import CpuClock, Section, SectionTime, machine, measured, quiet_datasets
 from scripts import build, card
 
@@ -43,6 +44,8 @@ SECTIONS = (
     Section("trainer", trainer.measure, trainer.table),  # the Trainer on the stream, and resuming it
     Section("faults", faults.measure, faults.table),  # what a Hub fault mid-epoch costs a stream
     Section("bytes", sizes.measure, sizes.table),
+    # The real torchvision, when --torchvision-python names an environment holding it.
+    Section(report.PEER_SECTION, torchvision.measure, torchvision.table),
 )
 # /proc/stat counts in 10 ms ticks: over a shorter section (the bytes section takes milliseconds) the load is noise.
 LOAD_WINDOW = 0.5  # seconds
@@ -77,6 +80,7 @@ def run_benchmark(
     repeat: int | None = None,
     long: bool = False,
     with_keras: bool = True,
+    torchvision_python: pathlib.Path | None = None,
     sections: Sequence[Section] = SECTIONS,
 ) -> Results:
     """`sections` (every one by default), in `work` (a scratch directory); the figures, the machine and what could
@@ -87,6 +91,7 @@ def run_benchmark(
     repeat = repeat or (LONG_REPEAT if long else REPEAT)
     start = CpuClock.read()
     setup = copies.prepare(work, builder_kwargs, repeat=repeat, long=long)
+    setup = dataclasses.replace(setup, torchvision_python=torchvision_python)
     if not with_keras:
         setup.unavailable[frameworks.SKIP_KERAS] = "skipped (--skip-keras)"
     end = CpuClock.read()
@@ -190,6 +195,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     report.add_update_card_argument(parser, "performance", also=f", and every table into {report.REPORT.name}")
     parser.add_argument(
+        "--torchvision-python",
+        type=pathlib.Path,
+        metavar="PYTHON",
+        help="the python of an environment holding torchvision (make compat's vision environment): the real "
+        "torchvision section; left out without it",
+    )
+    parser.add_argument(
         "--skip-keras", action="store_true", help="do not time keras.datasets.fashion_mnist (the frameworks section)"
     )
     args = parser.parse_args(argv)
@@ -216,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             repeat=args.repeat,
             long=args.long,
             with_keras=not args.skip_keras,
+            torchvision_python=args.torchvision_python,
             sections=chosen_sections(args.section),
         )
     print(markdown(results))
@@ -225,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(json.dumps(results.as_json(), indent=2) + "\n", encoding="utf-8")
     if args.update_card:
         write_card(args.update_card, results)
-        write_report(report.REPORT, results)
+        write_report(args.report, results)
     return 0
 
 

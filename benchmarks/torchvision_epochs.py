@@ -1,8 +1,8 @@
-"""The timed program of `benchmarks.torchvision_peer`: real torchvision beside the card's recipes, in one process.
+"""The timed program of the torchvision section: real torchvision beside the card's recipes, in one process.
 
 It runs with the python of an environment holding torchvision (torchvision 0.29 needs torch
 2.14, which the project's environment does not hold), with the checkout on PYTHONPATH (set by
-`benchmarks.torchvision_peer`) for `recipes/` alone, and prints JSON:
+`benchmarks/torchvision_peer.py`) for `recipes/` alone, and prints JSON:
 
     python benchmarks/torchvision_epochs.py SPEC_JSON
 

@@ -1,38 +1,32 @@
-"""The real torchvision as the peer: its `FashionMNIST` epoch and first download beside this copy's recipes.
+"""The benchmark's torchvision section: the real torchvision's `FashionMNIST` epoch and download beside the recipes.
 
 torchvision 0.29 needs torch 2.14, which the project's environment does not hold (it keeps the
 CPU torch 2.13), so the timed program, `benchmarks/torchvision_epochs.py`, runs with the python
-of an environment that holds both (`make compat` makes one: the "vision" environment of
-`tests/helpers/compat_envs.py`). The archives and the built copy are served by the network
-section's local Hub (`benchmarks.network.far_hub`), which torchvision uses as its mirror:
-
-    python -m benchmarks.torchvision_peer --python VISION_PYTHON --data-dir ARCHIVES --repo-dir BUILT_COPY
-
-Printed: the epochs of the train split taking turns (torchvision's `DataLoader` with 2 workers,
-the card's recipes, the plain `with_format("torch")` loops), each as a ratio to torchvision's,
-beside the targets (the `pixels` in-memory recipe at most 0.3x, the PNG `DataLoader` recipe at
-most 1.0x); then, with every request held 100 ms, torchvision's `download=True` beside a cold
-`load_dataset` of each config, each in a fresh process, taking turns. `--update-card` writes the
-headline rows into the card's `torchvision` block and the whole table into `benchmarks/RESULTS.md`.
+of an environment that holds both, given as `python -m benchmarks --torchvision-python PATH`
+(`make compat` makes one: the "vision" environment of `tests/helpers/compat_envs.py`); without
+it the section is left out. The archives and the built copy are served by the network section's
+local Hub (`benchmarks.network.far_hub`), which torchvision uses as its mirror. Measured: the
+epochs of the train split taking turns (torchvision's `DataLoader` with 2 workers, the card's
+recipes, the plain `with_format("torch")` loops), each as a ratio to torchvision's; then, with
+every request held 100 ms, torchvision's `download=True` beside a cold `load_dataset` of each
+config, each in a fresh process, taking turns.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
 import pathlib
 import statistics
-import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import fashion_mnist
-from benchmarks import headline, network, report
-from benchmarks.harness import run_json
-from scripts import card, layout
+from benchmarks import network, report
+from benchmarks.harness import Setup, run_json
+from scripts import layout
 
 PROGRAM = pathlib.Path(__file__).with_name("torchvision_epochs.py")
 CHECKOUT = pathlib.Path(__file__).resolve().parents[1]
@@ -50,19 +44,6 @@ LOOPS = {
     "decode_pil": "decoding the train split's PNGs with PIL, image by image (no batches)",
     "decode_zlib": "decoding the same PNGs with zlib in one pass (no batches)",
 }
-# What a reader of the card compares, in its order.
-EPOCH, FIRST_USE = (report.PEER_SECTION, "epoch_seconds"), (report.PEER_SECTION, "first_use_seconds")
-HEADLINE_ROWS = (
-    headline.Headline("an epoch of shuffled batches of 256: the `pixels` in-memory recipe",
-                      (*EPOCH, "pixels_in_memory"), "torchvision `FashionMNIST` + `ToTensor()`",
-                      (*EPOCH, "torchvision")),
-    headline.Headline("the same epoch, PNG images: the `DataLoader` recipe", (*EPOCH, "png_dataloader"), "the same",
-                      (*EPOCH, "torchvision")),
-    headline.Headline("the same epoch streamed from local files: the `pixels` stream", (*EPOCH, "pixels_stream"),
-                      "the same", (*EPOCH, "torchvision")),
-    headline.Headline("a first use, 100 ms a request: a cold `load_dataset` of `pixels`",
-                      (*FIRST_USE, "load_dataset_pixels"), "torchvision's `download=True`", (*FIRST_USE, "download")),
-)  # fmt: skip
 
 
 def run_program(python: pathlib.Path, spec: dict[str, Any], work: pathlib.Path) -> dict[str, Any]:
@@ -137,28 +118,18 @@ FIRST_USES = {"download": "torchvision `FashionMNIST(root, download=True)`"} | {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--python", type=pathlib.Path, required=True, help="python of an env with torchvision")
-    parser.add_argument("--data-dir", type=pathlib.Path, required=True, help="the four original archives")
-    parser.add_argument("--repo-dir", type=pathlib.Path, required=True, help="a built copy (make build)")
-    parser.add_argument("--repeat", type=report.positive_int, default=3, help="rounds of every loop, taking turns")
-    report.add_update_card_argument(parser, "torchvision", also=", and the full table into benchmarks/RESULTS.md")
-    args = parser.parse_args(argv)
-    work = pathlib.Path(tempfile.mkdtemp(prefix="torchvision-peer-"))
-    repo = args.repo_dir.resolve()
-    with network.far_hub(repo, repo, args.data_dir.resolve(), fashion_mnist.ARCHIVES, work / "hub") as hub:
-        files = {config: str(repo / layout.split_glob(config, "train")) for config in fashion_mnist.FEATURES}
+def measure(setup: Setup) -> TorchvisionFigures | None:
+    """torchvision's epoch beside the card's recipes, then the first uses at 100 ms a request, in the far Hub."""
+    if setup.torchvision_python is None or setup.archive_dir is None:
+        setup.unavailable[report.PEER_SECTION] = (
+            "no environment with torchvision (--torchvision-python)" if setup.archive_dir else "no --data-dir"
+        )
+        return None
+    work = setup.work / "torchvision-peer"
+    work.mkdir()
+    with network.far_hub(setup.repo, setup.one_shard, setup.archive_dir, setup.archives, work / "hub") as hub:
+        files = {config: str(setup.repo / layout.split_glob(config, "train")) for config in fashion_mnist.FEATURES}
         spec = {"mirror": hub.url_of_archives(), "root": str(work / "torchvision"), "train_files": files}
-        program = run_program(args.python, spec | {"repeat": args.repeat}, work)
-        first_uses = far_first_uses(hub, args.python, args.repeat, work)
-    found = figures(program, first_uses, args.repeat)
-    print(table(found))
-    if args.update_card:
-        card.write_block(args.update_card, "torchvision", headline.table({report.PEER_SECTION: found}, HEADLINE_ROWS))
-        card.write_block(report.REPORT, "torchvision", table(found))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        program = run_program(setup.torchvision_python, spec | {"repeat": setup.repeat}, work)
+        first_uses = far_first_uses(hub, setup.torchvision_python, setup.repeat, work)
+    return figures(program, first_uses, setup.repeat)

@@ -2,7 +2,8 @@
 
 The accuracies on random pixels mean nothing; what is checked is the path: the copy's
 `pixels` config loaded with `load_dataset`, the paper's preprocessing, each classifier
-fitted and scored, and the table written into the card's `benchmarks` block.
+fitted and scored, the accuracies written into the card's `benchmarks` block and the whole
+table into the report's `baselines` block.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ Run the script to fill in this section.
 <!-- END GENERATED: benchmarks -->
 
 ## Performance
+"""
+REPORT = """\
+# Benchmark report
+
+<!-- BEGIN GENERATED: baselines -->
+<!-- END GENERATED: baselines -->
 """
 
 
@@ -50,26 +57,45 @@ def test_standardised_is_fitted_on_the_training_set() -> None:
     assert np.allclose(scaled_test, [[0.0, 3.0]])  # (1 - 1) / 1 and (50 - 20) / 10
 
 
-def test_every_classifier_runs_and_the_card_gets_the_table(
+def test_every_classifier_runs_the_card_gets_the_accuracies_and_the_report_the_table(
     synthetic_repo: tuple[pathlib.Path, tuple], tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, _ = synthetic_repo
-    readme = tmp_path / "README.md"
+    readme, full = tmp_path / "README.md", tmp_path / "RESULTS.md"
     readme.write_text(CARD, encoding="utf-8")
+    full.write_text(REPORT, encoding="utf-8")
 
-    code = baselines.main(["--repo", str(repo), "--classifiers", *baselines.BASELINES, "--update-card", str(readme)])
+    code = baselines.main(
+        [
+            "--repo",
+            str(repo),
+            "--classifiers",
+            *baselines.BASELINES,
+            "--update-card",
+            str(readme),
+            "--report",
+            str(full),
+        ]
+    )
 
     assert code == 0
-    text = readme.read_text(encoding="utf-8")
-    assert "Run the script" not in text and text.rstrip().endswith("## Performance")
+    card_text, report_text = readme.read_text(encoding="utf-8"), full.read_text(encoding="utf-8")
+    assert "Run the script" not in card_text + report_text and card_text.rstrip().endswith("## Performance")
+    assert f"(source/{baselines.REPORT_PATH})" in card_text
     printed = capsys.readouterr().out
     for baseline in baselines.BASELINES.values():
-        row = next(line for line in text.splitlines() if line.startswith(f"| `{baseline.name}` |"))
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert cells[1] == f"`{baseline.parameters}`" and cells[2] == f"{baseline.published:.3f}"
-        assert 0.0 <= float(cells[3]) <= 1.0
+        card_cells = cells_of(card_text, baseline.name)
+        assert card_cells[1] == f"{baseline.published:.3f}" and 0.0 <= float(card_cells[2]) <= 1.0
+        report_cells = cells_of(report_text, baseline.name)
+        assert report_cells[1] == f"`{baseline.parameters}`" and report_cells[3] == card_cells[2]
         assert f"{baseline.name} ({baseline.parameters}): " in printed
-    assert "`python -m benchmarks.baselines --classifiers " in text
+    assert "`python -m benchmarks.baselines --classifiers " in report_text
+    assert "parameters" not in card_text.replace("(parameters,", ""), "the card keeps the accuracies only"
+
+
+def cells_of(text: str, name: str) -> list[str]:
+    row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
 
 
 def test_default_classifiers_include_logistic_regression_and_another_of_the_papers() -> None:

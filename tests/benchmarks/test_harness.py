@@ -101,7 +101,7 @@ def test_setup_fields_the_sections_share() -> None:
     names = [field.name for field in dataclasses.fields(Setup)]
     assert names == [
         "work", "repeat", "builder_kwargs", "repo", "one_shard", "warm_cache", "archive_dir", "unavailable", "long",
-        "build_seconds",
+        "build_seconds", "torchvision_python",
     ]  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import typing
 
 import pytest
 
-from benchmarks import headline, report, run, torchvision_peer
+from benchmarks import headline, report, run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,15 +17,13 @@ class Figures:
 
 
 def figures_class(section: str) -> type:
-    """The dataclass a section's `measure` returns (the real torchvision's: `TorchvisionFigures`)."""
-    if section == report.PEER_SECTION:
-        return torchvision_peer.TorchvisionFigures
+    """The dataclass a section's `measure` returns."""
     (measure,) = [s.measure for s in run.SECTIONS if s.name == section]
     hint = typing.get_type_hints(measure)["return"]
     return next(arg for arg in typing.get_args(hint) or (hint,) if arg is not type(None))
 
 
-KEYS = [*report.TARGETS, *(k for row in (*headline.BENCHMARK_ROWS, *torchvision_peer.HEADLINE_ROWS)
+KEYS = [*report.TARGETS, *(k for row in headline.BENCHMARK_ROWS
                             for k in (row.ours, row.theirs))]  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from benchmarks.report import PEER_SECTION, REPORT, TARGETS, figure, verdict
 from tests.conftest import bench_builder_kwargs
 from tests.helpers import synthetic
 
-# The targets of this run (the real torchvision's are `benchmarks.torchvision_peer`'s; the network section's other
+# The targets of this run (the real torchvision's need --torchvision-python; the network section's other
 # links and worker counts are `--long`'s).
 CONFIGS = ("image", "pixels")
 DEFAULT_NETWORK = {
@@ -69,7 +69,11 @@ def test_the_default_run_leaves_the_context_rows_to_long(results: benchmark.Resu
     assert results.long is False and results.repeat == 1
 
 
-@pytest.mark.parametrize("section", benchmark.SECTIONS, ids=lambda section: section.name)
+# Every section but the real torchvision's, which needs --torchvision-python (an environment `make compat` makes).
+MEASURED_HERE = [section for section in benchmark.SECTIONS if section.name != PEER_SECTION]
+
+
+@pytest.mark.parametrize("section", MEASURED_HERE, ids=lambda section: section.name)
 def test_each_section_measured_something_and_is_timed(results: benchmark.Results, section: benchmark.Section) -> None:
     assert section.name in results.figures
     assert results.times[section.name].seconds > 0 and results.times[section.name].cpu_seconds >= 0
@@ -78,11 +82,19 @@ def test_each_section_measured_something_and_is_timed(results: benchmark.Results
 
 def test_every_figure_survives_json(results: benchmark.Results) -> None:
     figures = json.loads(json.dumps(results.as_json()))
-    assert set(figures["figures"]) == {section.name for section in benchmark.SECTIONS}
+    assert set(figures["figures"]) == {section.name for section in MEASURED_HERE}
     assert figures["figures"]["arrays"]["keras_floor_seconds"] > 0  # the synthetic archives are local
     assert figures["figures"]["epochs"]["train_files"] == fashion_mnist.NUM_SHARDS["train"]
     assert figures["machine"]["python"] and figures["times"]["build"]["seconds"] > 0
-    assert set(figures["unavailable"]) <= {"frameworks_jax"}  # JAX lives in the card's tools environment, not here
+    assert set(figures["unavailable"]) <= {"frameworks_jax", PEER_SECTION}  # JAX: in the card's tools environment
+
+
+def test_without_torchvisions_environment_its_section_says_why(results: benchmark.Results) -> None:
+    assert PEER_SECTION not in results.figures
+    assert "--torchvision-python" in results.unavailable[PEER_SECTION]
+    assert benchmark.parse_args(["--torchvision-python", "vision/bin/python"]).torchvision_python == pathlib.Path(
+        "vision/bin/python"
+    )
 
 
 def test_the_card_gets_the_headline_and_the_report_every_verdict(
@@ -99,12 +111,15 @@ def test_the_card_gets_the_headline_and_the_report_every_verdict(
     assert card_text.startswith("# Fashion-MNIST") and card_text.rstrip().endswith(
         "<!-- END GENERATED: performance -->"
     )
-    assert card_text.count("\n| ") == 1 + len(headline.BENCHMARK_ROWS), "a header and every headline row"
+    taken = [row for row in headline.BENCHMARK_ROWS if row.ours[0] != PEER_SECTION]  # torchvision's need its env
+    assert card_text.count("\n| ") == 1 + len(taken), "a header and every headline row measured"
     assert not re.search(r"target|\bmet\b|missed|The run took", card_text), "the verdicts are the report's"
-    assert "the default run (`--long` adds" in report_text and "Not measured" not in report_text
+    assert "the default run (`--long` adds" in report_text
+    assert report_text.count(benchmark.NOT_MEASURED) == 1, "only the torchvision section, without its environment"
     assert f"in {fashion_mnist.NUM_SHARDS['train']} files, examples per second" in report_text
     for name, text in benchmark.blocks(results).items():  # each block holds what the run gave, the prose stays
-        assert f"<!-- BEGIN GENERATED: {name} -->\n{text.strip()}\n<!-- END GENERATED: {name} -->" in report_text
+        written = text.strip() or benchmark.NOT_MEASURED
+        assert f"<!-- BEGIN GENERATED: {name} -->\n{written}\n<!-- END GENERATED: {name} -->" in report_text
     blank = re.compile(r"(<!-- BEGIN GENERATED: (\w+) -->\n).*?(<!-- END GENERATED: \2 -->)", re.S)
     prose = blank.sub(r"\1\3", report_text)
     assert prose == blank.sub(r"\1\3", REPORT.read_text(encoding="utf-8")) and "First use over the network" in prose
@@ -113,6 +128,8 @@ def test_the_card_gets_the_headline_and_the_report_every_verdict(
     assert "The run took " in report_text
     unmeasured = {**results.unavailable, "frameworks_jax": "JAX is not installed"}
     text = benchmark.markdown(dataclasses.replace(results, unavailable=unmeasured))
+    unmeasured.pop(PEER_SECTION)  # a section's name, and a word of the report: only its reason must not show
+    assert PEER_SECTION in results.unavailable and results.unavailable[PEER_SECTION] not in text
     assert not any(key in text or reason in text for key, reason in unmeasured.items()), (
         "the report speaks to its readers: no figure keys, nothing about what the measuring machine lacked"
     )
