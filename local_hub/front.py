@@ -21,6 +21,7 @@ import pathlib
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import urllib.parse
@@ -229,6 +230,13 @@ class FrontServer(http.server.ThreadingHTTPServer):
     faults_served: int
     released: threading.Event  # set when the front closes: stalled answers stop waiting
     api_cache: dict[str, tuple[int, list[tuple[str, str]], bytes]]  # API reads at a commit sha -> olah's answer
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A client that hangs up mid-body (a download given up, a stream's worker stopped) is not the front's
+        error: it is let go quietly; anything else is printed as `socketserver` does."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}

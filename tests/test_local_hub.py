@@ -10,6 +10,8 @@ import http.client
 import json
 import os
 import pathlib
+import socket
+import struct
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -340,3 +342,20 @@ def test_faults_from_first_on_fail_every_later_read(lone_front: tuple[RangeFront
 def test_faults_refuse_numbers_that_fail_nothing_or_stall_unbounded(arguments: dict) -> None:
     with pytest.raises(ValueError):
         Faults(FaultKind.STALL, **arguments)
+
+
+def test_a_client_hanging_up_mid_body_is_let_go_quietly(
+    lone_front: tuple[RangeFront, bytes], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A download given up (a stream's worker stopped, torchvision's mirror loop) is no error of the front's."""
+    front, content = lone_front
+    front.link = Link(bytes_per_second=200_000)  # 1.5 s for the whole file: the client leaves well before the end
+    host, port = urllib.parse.urlsplit(front.url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(f"GET {FILE_URL} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert client.recv(1024).startswith(b"HTTP/1.1 200")
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # hang up with a reset
+    time.sleep(1.0)  # the front's next write meets the closed connection
+
+    assert request(front.url + FILE_URL)[2] == content  # the front serves on
+    assert "Traceback" not in capfd.readouterr().err
