@@ -90,6 +90,13 @@ def test_the_card_is_short_and_leads_with_code() -> None:
     assert first_code < FIRST_CODE_WITHIN
 
 
+def test_the_maintaining_part_shows_the_two_set_up_commands(page: list[Token]) -> None:
+    """The card is where a maintainer reads them (CI runs the second), so they stay there, exactly."""
+    blocks = [token.content for token in page if token.type == "fence" and token.info == "bash"]
+    assert "make build DATA_DIR=path/to/archives\nmake test\n" in blocks, f"bash blocks: {blocks}"
+    assert "Maintaining" in heading_texts(page)
+
+
 def test_the_parts_come_in_the_order_a_reader_needs_them(page: list[Token]) -> None:
     headings = heading_texts(page)
     missing = [name for name in READER_ORDER if name not in headings]
