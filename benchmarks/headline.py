@@ -39,13 +39,13 @@ class Headline:
 
 
 # The rows `python -m benchmarks` gives, in the card's order.
-TORCHVISION_EPOCH = (report.PEER_SECTION, "epoch_seconds", "torchvision")
+TORCHVISION_EPOCH = ("epochs", "torchvision_seconds")
 BENCHMARK_ROWS = (
     Headline("the train split as uint8 arrays (`pixels`)", ("arrays", "array_seconds_pixels"),
              "Keras' `load_data()` way", ("arrays", "keras_floor_seconds")),
-    Headline("an epoch, batches of 256: `pixels` in memory", (report.PEER_SECTION, "epoch_seconds", "pixels_in_memory"),
+    Headline("an epoch, batches of 256: `pixels` in memory", ("epochs", "epoch_seconds", "pixels_card"),
              "torchvision `FashionMNIST`", TORCHVISION_EPOCH),
-    Headline("the same, PNGs: the `DataLoader` recipe", (report.PEER_SECTION, "epoch_seconds", "png_dataloader"),
+    Headline("the same, PNGs: the `DataLoader` recipe", ("epochs", "epoch_seconds", "image_card"),
              "the same", TORCHVISION_EPOCH),
     Headline("a first `load_dataset`, 100 ms a request",
              ("network", "first_uses", report.LINKS[0], "image", "seconds"), "one file a split",

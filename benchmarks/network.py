@@ -1,13 +1,12 @@
 """First use over the network: a cold `load_dataset` and a streamed epoch from a Hub that seems far away.
 
-Every user meets the copy through the Hub, where a request costs tens to hundreds of milliseconds,
-and every Colab session or CI job starts with an empty cache; loopback figures hide that. So the
-local Hub (olah behind `local_hub`'s front) serves the copy with a `Link` that holds each request
-one round trip (a new connection's handshake two more) and caps bandwidth per connection or for
-all together. Each run is a fresh process with an empty `HF_HOME` (`benchmarks.network_runs`, which
-starts without `datasets` or torch): a cold load of each config, in this layout and as one file a
-split; with `--long`, Keras- and torchvision-style first uses of the archives; and the card's
-streams, beside the same recipe on local files in the same process. The front counts requests.
+Every user meets the copy through the Hub, where a request costs tens to hundreds of milliseconds, and
+every Colab session or CI job starts with an empty cache; loopback figures hide that. So the local Hub
+(olah behind `local_hub`'s front) serves the copy with a `Link` that holds each request one round trip
+and caps bandwidth; each run is a fresh process with an empty `HF_HOME` (`benchmarks.network_runs`):
+a cold load of each config, in this layout and as one file a split, torchvision's own `download=True`
+(with `--torchvision-python`), a Keras-style download (`--long`); then the card's streams beside the
+same recipe on local files. The front counts requests.
 """
 
 from __future__ import annotations
@@ -30,12 +29,11 @@ from benchmarks.harness import Setup, run_json
 from scripts import layout
 
 ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet file per split
-ARCHIVES_REPO_ID = (
-    "org/fashion_mnist_archives"  # the four original .gz files, for the Keras- and torchvision-style runs
-)
+ARCHIVES_REPO_ID = "org/fashion_mnist_archives"  # the four original .gz files, for the peers' downloads
 CONFIG_KEYS = {fashion_mnist.NAME: "image", fashion_mnist.PIXELS: "pixels"}
 CHILD_TIMEOUT = 900.0  # seconds for one child run, far above any run seen
 MB = 1_000_000
+PEERS = {"keras_style": "Keras-style (4 archives)", "torchvision": "torchvision `download=True`"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +78,7 @@ class NetworkFigures:
     """Cold first uses at each link, and streamed epochs from the Hub at each latency beside local files.
 
     Links are named as `Condition.describe` says them; contenders: each config (`image`, `pixels`), each in the
-    one-file layout (`image_one_file`, ...) and, with `--long`, `keras_style` and `torchvision_style`. Streams:
+    one-file layout (`image_one_file`, ...), `torchvision` and (`--long`) `keras_style`. Streams:
     `{config}_{where}_{workers}w`, where is `hub` or `hub_one_file`.
     """
 
@@ -153,7 +151,9 @@ def set_condition(hub: FarHub, condition: Condition) -> None:
 # --- Runs in fresh processes -----------------------------------------------------------------
 
 
-def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict[str, Any]:
+def run_child(
+    command: Sequence[str], endpoint: str, work: pathlib.Path, python: str = sys.executable
+) -> dict[str, Any]:
     """Run `python -m benchmarks.network_runs COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
     home = tempfile.mkdtemp(prefix="hf-home-", dir=work)
     env = {
@@ -165,7 +165,7 @@ def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path) -> dict
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     }
-    return run_json([sys.executable, "-m", "benchmarks.network_runs", *command], env, CHILD_TIMEOUT, cwd=home)
+    return run_json([python, "-m", "benchmarks.network_runs", *command], env, CHILD_TIMEOUT, cwd=home)
 
 
 def archive_table(archives: Sequence[fashion_mnist.Archive]) -> str:
@@ -183,21 +183,22 @@ def cold_first_use(
     work: pathlib.Path,
     archives: Sequence[fashion_mnist.Archive],
     *,
-    with_peers: bool = True,
+    keras_style: bool = True,
+    torchvision_python: pathlib.Path | None = None,
 ) -> dict[str, Any]:
     """`NetworkFigures`' first-use fields: each first use at each condition, medians of `repeat` runs taking turns.
 
-    `with_peers` adds the Keras- and torchvision-style downloads of the archives. Each run must
-    see every example (each split's rows, or the archives' labels), or the section fails.
+    Each run must see every example (each split's rows, or the archives' labels), or the section fails.
     """
     expected_rows = sum(a.num_examples for a in archives if a.kind == "labels")
-    contenders: dict[str, list[str]] = {}
+    contenders: dict[str, tuple[str, list[str]]] = {}  # name -> the python that runs it, its command
     for config, key in CONFIG_KEYS.items():
-        contenders[key] = ["cold-load", layout.REPO_ID, config]
-        contenders[f"{key}_one_file"] = ["cold-load", ONE_FILE_REPO_ID, config]
-    if with_peers:
-        contenders["keras_style"] = ["keras-style", hub.url_of_archives(), archive_table(archives)]
-        contenders["torchvision_style"] = ["torchvision-style", hub.url_of_archives(), archive_table(archives)]
+        contenders[key] = (sys.executable, ["cold-load", layout.REPO_ID, config])
+        contenders[f"{key}_one_file"] = (sys.executable, ["cold-load", ONE_FILE_REPO_ID, config])
+    if keras_style:
+        contenders["keras_style"] = (sys.executable, ["keras-style", hub.url_of_archives(), archive_table(archives)])
+    if torchvision_python:
+        contenders["torchvision"] = (str(torchvision_python), ["torchvision", hub.url_of_archives()])
     found: dict[str, Any] = {"datasets_import_seconds": None, "first_uses": {}, "cold_ratios": {}, "keras_ratios": {}}
     for condition in conditions:
         link = condition.describe()
@@ -205,11 +206,11 @@ def cold_first_use(
         seconds: dict[str, list[float]] = {name: [] for name in contenders}
         counts: dict[str, Mapping[str, int]] = {}
         for _ in range(repeat):
-            for name, command in contenders.items():
-                scratch = tempfile.mkdtemp(prefix="first-use-", dir=work)
-                command = [*command, scratch] if command[0] != "cold-load" else command
+            for name, (python, command) in contenders.items():
+                if name in PEERS:  # a peer writes the archives into a scratch directory
+                    command = [*command, tempfile.mkdtemp(prefix="first-use-", dir=work)]
                 hub.front.reset_counts()
-                answer = run_child(command, hub.endpoint, work)
+                answer = run_child(command, hub.endpoint, work, python)
                 counts[name] = hub.front.counts
                 if answer["rows"] != expected_rows:
                     raise RuntimeError(f"{name} saw {answer['rows']} examples at {link}, not {expected_rows}")
@@ -223,7 +224,7 @@ def cold_first_use(
         found["cold_ratios"][link] = {
             key: uses[key].seconds / uses[f"{key}_one_file"].seconds for key in CONFIG_KEYS.values()
         }
-        if with_peers:
+        if keras_style:
             found["keras_ratios"][link] = {
                 key: uses[key].seconds / uses["keras_style"].seconds for key in CONFIG_KEYS.values()
             }
@@ -299,9 +300,8 @@ def measure(setup: Setup) -> NetworkFigures | None:
     extent = "long" if setup.long else "default"
     root = pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))
     with far_hub(setup.repo, setup.one_shard, setup.archive_dir, setup.archives, root) as hub:
-        cold = cold_first_use(
-            hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives, with_peers=extent == "long"
-        )
+        cold = cold_first_use(hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives,
+                              keras_style=setup.long, torchvision_python=setup.torchvision_python)  # fmt: skip
         streams = hub_streaming(hub, setup.repo, STREAM_LATENCIES[extent], STREAM_WORKERS[extent], setup.repeat,
                                 setup.work, with_one_file=extent == "long")  # fmt: skip
     return NetworkFigures(**cold, **streams)
@@ -315,23 +315,21 @@ def _first_use(use: FirstUse | None) -> str:
 
 
 def first_use_table(f: NetworkFigures) -> str:
-    """Cold first uses, a row per link and config; the peers' columns where `--long` timed them."""
+    """Cold first uses, a row per link and config; the peers' columns where the run timed them."""
     files = " / ".join(f"{count} {split}" for split, count in fashion_mnist.NUM_SHARDS.items())
+    peers = [name for name in PEERS if name in next(iter(f.first_uses.values()), {})]
     header = ["link", "config", f"this copy ({files} files)", "one file a split", "ratio", "target"]
-    if f.keras_ratios:
-        header += ["Keras-style (4 archives)", "ratio to it", "torchvision-style"]
+    header += [PEERS[name] for name in peers] + (["ratio to Keras-style"] if f.keras_ratios else [])
     rows = []
     for link, uses in f.first_uses.items():
         for config, name in CONFIG_KEYS.items():
             ratio = f.cold_ratios[link][name]
             target = report.verdict_if_target(("network", "cold_ratios", link, name), ratio)
             cells = [link, f"`{config}`", _first_use(uses[name]), _first_use(uses[f"{name}_one_file"]),
-                     report.ratio(ratio), target]  # fmt: skip
-            if f.keras_ratios:
-                cells += [_first_use(uses["keras_style"]), report.ratio(f.keras_ratios[link][name]),
-                          _first_use(uses["torchvision_style"])]  # fmt: skip
+                     report.ratio(ratio), target, *(_first_use(uses[peer]) for peer in peers)]  # fmt: skip
+            cells += [report.ratio(f.keras_ratios[link][name])] if f.keras_ratios else []
             rows.append(report.row(*cells))
-    return report.table(header, "llrrrlrrr"[: len(header)], rows)
+    return report.table(header, "llrrrl" + "r" * (len(header) - 6), rows)
 
 
 def hub_stream_table(f: NetworkFigures) -> str:

@@ -26,7 +26,6 @@ from typing import Any
 
 from benchmarks import arrays, copies, epochs, faults, frameworks, headline, load, network, report, sizes, trainer
 from benchmarks import build as bench_build
-from benchmarks import torchvision_peer as torchvision
 from benchmarks.harness import CpuClock, Section, SectionTime, machine, measured, quiet_datasets
 from scripts import build, card
 
@@ -38,14 +37,12 @@ SECTIONS = (
     Section("build", bench_build.measure, bench_build.table),
     Section("load", load.measure, load.table),
     Section("arrays", arrays.measure, arrays.table),
-    Section("epochs", epochs.measure, epochs.table),  # in memory and streamed, one torchvision loop
+    Section("epochs", epochs.measure, epochs.table),  # against the real torchvision: in memory and streamed
     Section("frameworks", frameworks.measure, frameworks.table),  # Keras and JAX beside their own
     Section("network", network.measure, network.table),  # first use from a far-away Hub
     Section("trainer", trainer.measure, trainer.table),  # the Trainer on the stream, and resuming it
     Section("faults", faults.measure, faults.table),  # what a Hub fault mid-epoch costs a stream
     Section("bytes", sizes.measure, sizes.table),
-    # The real torchvision, when --torchvision-python names an environment holding it.
-    Section(report.PEER_SECTION, torchvision.measure, torchvision.table),
 )
 # /proc/stat counts in 10 ms ticks: over a shorter section (the bytes section takes milliseconds) the load is noise.
 LOAD_WINDOW = 0.5  # seconds

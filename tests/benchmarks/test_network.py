@@ -40,7 +40,7 @@ def results(far_hub: tuple[bench_network.FarHub, Setup], tmp_path_factory: pytes
 def test_every_first_use_is_timed_and_counted_at_every_condition(results: Figures) -> None:
     for condition in CONDITIONS:
         uses = results.first_uses[condition.describe()]
-        for name in ("image", "image_one_file", "pixels", "pixels_one_file", "keras_style", "torchvision_style"):
+        for name in ("image", "image_one_file", "pixels", "pixels_one_file", "keras_style"):
             assert uses[name].seconds > 0 and uses[name].requests > 0, (name, condition)
         assert uses["keras_style"].requests == 4  # one GET an archive
         assert uses["keras_style"].connections == 4  # urlretrieve: a connection each

@@ -15,25 +15,23 @@ import pytest
 import fashion_mnist
 from benchmarks import headline, network
 from benchmarks import run as benchmark
-from benchmarks.report import PEER_SECTION, REPORT, TARGETS, figure, verdict
+from benchmarks.report import REPORT, TARGETS, figure, verdict
 from tests.conftest import bench_builder_kwargs
 from tests.helpers import synthetic
 
-# The targets of this run (the real torchvision's need --torchvision-python; the network section's other
-# links and worker counts are `--long`'s).
+# The targets of this run (the epochs section needs the real torchvision, --torchvision-python; the network
+# section's other links and worker counts are `--long`'s).
+NEEDS_TORCHVISION = "epochs"
 CONFIGS = ("image", "pixels")
 DEFAULT_NETWORK = {
     *(("network", "cold_ratios", c.describe(), name) for c in network.COLD_CONDITIONS["default"] for name in CONFIGS),
     *(("network", "hub_stream_ratios", f"{name}_{w}w") for w in network.STREAM_WORKERS["default"] for name in CONFIGS),
 }
-RUN_TARGETS = [key for key in TARGETS if key[0] not in (PEER_SECTION, "network") or key in DEFAULT_NETWORK]
+RUN_TARGETS = [key for key in TARGETS if key[0] not in (NEEDS_TORCHVISION, "network") or key in DEFAULT_NETWORK]
 # Figures only `--long` takes: one per row it adds.
 LONG_ONLY = (
     ("build", "build_seconds_1proc"),
     ("arrays", "decode_seconds_numpy_format"),
-    ("epochs", "epoch_seconds", "torchvision_0w"),
-    ("epochs", "epoch_seconds", "image_card"),
-    ("epochs", "stream_rates", "one_shard_2w"),
     ("network", "first_uses", network.AIM_CONDITION.describe(), "keras_style"),
     ("network", "first_uses", "0 ms, 100 Mbit/s per connection"),
     ("network", "hub_stream_rates", "100 ms"),
@@ -69,8 +67,8 @@ def test_the_default_run_leaves_the_context_rows_to_long(results: benchmark.Resu
     assert results.long is False and results.repeat == 1
 
 
-# Every section but the real torchvision's, which needs --torchvision-python (an environment `make compat` makes).
-MEASURED_HERE = [section for section in benchmark.SECTIONS if section.name != PEER_SECTION]
+# Every section but the epochs', which needs --torchvision-python (an environment `make compat` makes).
+MEASURED_HERE = [section for section in benchmark.SECTIONS if section.name != NEEDS_TORCHVISION]
 
 
 @pytest.mark.parametrize("section", MEASURED_HERE, ids=lambda section: section.name)
@@ -84,14 +82,14 @@ def test_every_figure_survives_json(results: benchmark.Results) -> None:
     figures = json.loads(json.dumps(results.as_json()))
     assert set(figures["figures"]) == {section.name for section in MEASURED_HERE}
     assert figures["figures"]["arrays"]["keras_floor_seconds"] > 0  # the synthetic archives are local
-    assert figures["figures"]["epochs"]["train_files"] == fashion_mnist.NUM_SHARDS["train"]
+    assert figures["figures"]["bytes"]["parquet_bytes"] > 0
     assert figures["machine"]["python"] and figures["times"]["build"]["seconds"] > 0
-    assert set(figures["unavailable"]) <= {"frameworks_jax", PEER_SECTION}  # JAX: in the card's tools environment
+    assert set(figures["unavailable"]) <= {"frameworks_jax", NEEDS_TORCHVISION}  # JAX: in the card's tools env
 
 
 def test_without_torchvisions_environment_its_section_says_why(results: benchmark.Results) -> None:
-    assert PEER_SECTION not in results.figures
-    assert "--torchvision-python" in results.unavailable[PEER_SECTION]
+    assert NEEDS_TORCHVISION not in results.figures
+    assert "--torchvision-python" in results.unavailable[NEEDS_TORCHVISION]
     assert benchmark.parse_args(["--torchvision-python", "vision/bin/python"]).torchvision_python == pathlib.Path(
         "vision/bin/python"
     )
@@ -111,12 +109,12 @@ def test_the_card_gets_the_headline_and_the_report_every_verdict(
     assert card_text.startswith("# Fashion-MNIST") and card_text.rstrip().endswith(
         "<!-- END GENERATED: performance -->"
     )
-    taken = [row for row in headline.BENCHMARK_ROWS if row.ours[0] != PEER_SECTION]  # torchvision's need its env
+    taken = [row for row in headline.BENCHMARK_ROWS if row.ours[0] != NEEDS_TORCHVISION]
     assert card_text.count("\n| ") == 1 + len(taken), "a header and every headline row measured"
     assert not re.search(r"target|\bmet\b|missed|The run took", card_text), "the verdicts are the report's"
     assert "the default run (`--long` adds" in report_text
-    assert report_text.count(benchmark.NOT_MEASURED) == 1, "only the torchvision section, without its environment"
-    assert f"in {fashion_mnist.NUM_SHARDS['train']} files, examples per second" in report_text
+    assert report_text.count(benchmark.NOT_MEASURED) == 1, "only the epochs section, without torchvision's environment"
+    assert f"this copy ({fashion_mnist.NUM_SHARDS['train']} train" in report_text
     for name, text in benchmark.blocks(results).items():  # each block holds what the run gave, the prose stays
         written = text.strip() or benchmark.NOT_MEASURED
         assert f"<!-- BEGIN GENERATED: {name} -->\n{written}\n<!-- END GENERATED: {name} -->" in report_text
@@ -128,8 +126,8 @@ def test_the_card_gets_the_headline_and_the_report_every_verdict(
     assert "The run took " in report_text
     unmeasured = {**results.unavailable, "frameworks_jax": "JAX is not installed"}
     text = benchmark.markdown(dataclasses.replace(results, unavailable=unmeasured))
-    unmeasured.pop(PEER_SECTION)  # a section's name, and a word of the report: only its reason must not show
-    assert PEER_SECTION in results.unavailable and results.unavailable[PEER_SECTION] not in text
+    unmeasured.pop(NEEDS_TORCHVISION)  # a section's name, and a word of the report: only its reason must not show
+    assert results.unavailable[NEEDS_TORCHVISION] not in text
     assert not any(key in text or reason in text for key, reason in unmeasured.items()), (
         "the report speaks to its readers: no figure keys, nothing about what the measuring machine lacked"
     )
@@ -161,10 +159,10 @@ def test_sections_run_in_their_order_and_the_card_needs_them_all(capsys: pytest.
 
 
 def test_the_report_holds_only_the_sections_that_ran(results: benchmark.Results) -> None:
-    chosen = benchmark.blocks(dataclasses.replace(results, sections=["epochs", "bytes"]))
-    text = benchmark.markdown(dataclasses.replace(results, sections=["epochs", "bytes"]))
+    chosen = benchmark.blocks(dataclasses.replace(results, sections=["trainer", "bytes"]))
+    text = benchmark.markdown(dataclasses.replace(results, sections=["trainer", "bytes"]))
 
-    assert list(chosen) == ["run", "epochs", "bytes", "background"]
-    assert "examples per second" in text and "| config | bytes |" in text
-    assert "(epochs)" in text and "(build)" not in text
+    assert list(chosen) == ["run", "trainer", "bytes", "background"]
+    assert "steps/s" in text and "| config | bytes |" in text
+    assert "(trainer)" in text and "(build)" not in text
     assert "(bytes)" not in text  # milliseconds: too short to tell the other processes' load from /proc/stat
