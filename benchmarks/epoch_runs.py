@@ -1,12 +1,6 @@
-"""The epochs section's timed program: the real torchvision beside the card's recipes, in one process.
-
-    python -m benchmarks.epoch_runs SPEC_JSON
-
-It runs with the python of an environment that holds torchvision (0.29 needs torch 2.14; the project's
-environment keeps the CPU torch 2.13), the checkout on PYTHONPATH. SPEC: {"archive_dir", "archives"
-(file names), "root" (a scratch directory), "repo" and "one_shard" (the built copy and its one-file twin),
-"cache_dir" (the filled `datasets` cache), "repeat", "long"}. Prints the median seconds of each run, the
-runs taking turns, as one JSON line.
+"""The epochs section's program: `python -m benchmarks.epoch_runs SPEC_JSON`, with the python of an environment
+that holds torchvision, the checkout on PYTHONPATH. It times the real torchvision beside the card's recipes, taking
+turns, and prints each run's median seconds as one JSON line. SPEC: `benchmarks.epochs.measure`'s.
 """
 
 from __future__ import annotations
@@ -39,10 +33,8 @@ DEFAULT_STREAMS = {"pixels": (2,), "image": (1, 2)}  # `--long` adds every worke
 
 
 def torchvision_train_split(spec: Mapping[str, Any]) -> torchvision.datasets.FashionMNIST:
-    """torchvision's `FashionMNIST(train=True, transform=ToTensor())` over the archives, gunzipped where it looks.
-
-    Its download would check the official MD5s, which the tests' synthetic archives do not have.
-    """
+    """torchvision's `FashionMNIST(train=True, transform=ToTensor())` over the archives, gunzipped where it looks
+    (its download would check the official MD5s, which the tests' synthetic archives do not have)."""
     raw = pathlib.Path(spec["root"]) / "FashionMNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for filename in spec["archives"]:
@@ -62,10 +54,6 @@ def png_dataloader(split: datasets.Dataset, num_workers: int) -> loops.Batches:
     """`recipes/dataloader_png.py`: the workers decode a whole batch of PNG bytes in one transform."""
     for batch in dataloader_png.loader(split, num_workers):
         yield batch["pixel_values"], batch["labels"]
-
-
-def png_bytes(split: datasets.Dataset) -> list[bytes]:
-    return [image["bytes"] for image in split.cast_column("image", datasets.Image(decode=False))["image"]]
 
 
 def decode_pil(pngs: list[bytes]) -> np.ndarray:
@@ -88,7 +76,7 @@ def runs(spec: Mapping[str, Any]) -> dict[str, Callable[[], float]]:
     images = datasets.load_dataset(spec["repo"], **load)
     pixels = datasets.load_dataset(spec["repo"], fashion_mnist.PIXELS, **load)
     tensors = torch_in_memory.to_tensors(pixels)
-    pngs = png_bytes(images)
+    pngs = [image["bytes"] for image in images.cast_column("image", datasets.Image(decode=False))["image"]]
     if not np.array_equal(decode_pil(pngs), decode_zlib(pngs)):
         raise RuntimeError("the zlib decode of the PNGs differs from PIL's: the builder's PNGs changed shape")
     n = len(pixels)

@@ -1,9 +1,7 @@
-"""An epoch of the train split against the real torchvision `FashionMNIST` epoch: in memory, and streamed.
+"""An epoch of the train split against the real torchvision `FashionMNIST` epoch (2 workers): in memory, streamed.
 
-The loops run in `benchmarks.epoch_runs` with the python of an environment that holds torchvision
-(`--torchvision-python`: `make compat` makes one), since torchvision 0.29 needs a torch the project's
-environment does not hold; without one the section is left out, with the reason. Everything is set
-against torchvision's `DataLoader` with 2 workers, taking turns in one process.
+The loops run in `benchmarks.epoch_runs`, taking turns, with the python of an environment that holds torchvision
+(`--torchvision-python`; torchvision 0.29 needs a torch the project's environment does not hold).
 """
 
 from __future__ import annotations
@@ -41,8 +39,6 @@ DECODES = {
 
 @dataclasses.dataclass(frozen=True)
 class EpochFigures:
-    """Seconds of each loop and stream, each against torchvision's epoch with 2 workers."""
-
     versions: dict[str, str]  # torchvision, torch and datasets of the environment that ran the loops
     repeat: int
     train_files: int  # the files the streams read
@@ -79,7 +75,6 @@ def measure(setup: Setup) -> EpochFigures | None:
 def figures(
     seconds: Mapping[str, float], num_examples: int, train_files: int, versions: dict[str, str], repeat: int
 ) -> EpochFigures:
-    """The figures of the program's median seconds, each set against torchvision's epoch with 2 workers."""
     torchvision = seconds["torchvision_2w"]
     in_memory = {name: value for name, value in seconds.items() if name in ROWS or name == "torchvision_0w"}
     streams = {
@@ -105,7 +100,6 @@ def figures(
 
 
 def table(f: EpochFigures) -> str:
-    """The in-memory loops, then the streams, then the decodes: all against the same torchvision epoch."""
     versions = ", ".join(f"{name} {version}" for name, version in f.versions.items())
     reference = f"{TORCHVISION}, 2 workers: {report.seconds(f.torchvision_seconds)}"
     rows = [

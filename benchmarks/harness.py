@@ -1,9 +1,7 @@
-"""What every benchmark section runs in: its `Setup`, the clocks, interleaved medians and a fresh interpreter.
+"""What every benchmark section runs in: its `Setup`, the clocks, interleaved medians and fresh processes.
 
-A section is a `Section(name, measure, table)`: `measure(setup)` returns its figures, a frozen dataclass of
-the section's own (or None if it had nothing to measure here), and `table(figures)` renders them as
-Markdown for `benchmarks/RESULTS.md`. `python -m benchmarks` lists the sections and runs each through
-`measured`, which also records the section's wall and CPU seconds and the other processes' load.
+A `Section(name, measure, table)`: `measure(setup)` returns a frozen dataclass of the section's figures (None
+if it had nothing to measure here), `table(figures)` renders them as Markdown for `benchmarks/RESULTS.md`.
 """
 
 from __future__ import annotations
@@ -73,9 +71,6 @@ class SectionTime:
     background_cores: float | None
 
 
-# --- Clocks -------------------------------------------------------------------------------
-
-
 def seconds(run: Callable[[], object]) -> float:
     start = time.perf_counter()
     run()
@@ -99,11 +94,10 @@ def interleaved_medians(
 
 @dataclasses.dataclass(frozen=True)
 class CpuClock:
-    """CPU seconds spent so far by the whole machine and by this process and its finished children.
+    """CPU seconds spent so far by the whole machine, and by this process and its finished children.
 
-    The difference between two readings tells how many cores other processes kept busy: on a
-    shared 2-core machine that decides whether a scaling figure means anything. This process's
-    own CPU seconds tell what a section would take on a quiet machine, where wall time cannot.
+    Two readings tell how many cores other processes kept busy: on a shared 2-core machine that decides
+    whether a scaling figure means anything.
     """
 
     wall: float
@@ -115,11 +109,12 @@ class CpuClock:
         usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
         return cls(time.perf_counter(), _machine_busy_seconds(), sum(u.ru_utime + u.ru_stime for u in usage))
 
-    def background_cores_since(self, start: CpuClock) -> float | None:
+    def since(self, start: CpuClock) -> SectionTime:
+        """What happened between `start` and this reading: wall and own CPU seconds, other processes' cores."""
+        wall, own = self.wall - start.wall, self.own - start.own
         if self.machine_busy is None or start.machine_busy is None:
-            return None
-        others = (self.machine_busy - start.machine_busy) - (self.own - start.own)
-        return max(0.0, others / (self.wall - start.wall))
+            return SectionTime(wall, own, None)
+        return SectionTime(wall, own, max(0.0, (self.machine_busy - start.machine_busy - own) / wall))
 
 
 def _machine_busy_seconds() -> float | None:
@@ -137,8 +132,7 @@ def measured(section: Section[Figures], setup: Setup) -> tuple[Figures | None, S
     """Run one section: its figures (None if it had nothing to measure in this run), and what it took."""
     start = CpuClock.read()
     figures = section.measure(setup)
-    end = CpuClock.read()
-    return figures, SectionTime(end.wall - start.wall, end.own - start.own, end.background_cores_since(start))
+    return figures, CpuClock.read().since(start)
 
 
 def epoch_seconds(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], num_examples: int) -> float:
@@ -155,16 +149,11 @@ def epoch_seconds(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], num_exam
     return elapsed
 
 
-# --- Where a section runs -------------------------------------------------------------------
-
-
 def in_fresh_process(measure: Callable[[Setup], Figures], setup: Setup) -> Figures:
     """Run `measure(setup)` in a new interpreter, the way a training script starts.
 
-    DataLoader workers are forked from the process that iterates. Forked from this one once
-    the build and decode sections have grown its heap, they ran up to a third slower
-    (copy-on-write faults on the inherited heap), which is not what a training script sees.
-    The new interpreter pays its imports (datasets, torch: a few seconds) once per call.
+    DataLoader workers forked from this process, once the build and decode sections have grown its heap, ran up
+    to a third slower (copy-on-write faults on the inherited heap), which is not what a training script sees.
     """
     context = multiprocessing.get_context("spawn")
     start_method = multiprocessing.get_start_method()
@@ -196,9 +185,6 @@ def quiet_datasets() -> None:
     """No progress bars or per-worker warnings in the middle of the report."""
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-
-
-# --- The machine ----------------------------------------------------------------------------
 
 
 def machine() -> dict[str, Any]:

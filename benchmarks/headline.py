@@ -1,9 +1,6 @@
-"""The card's Performance table: the headline comparisons a reader can act on.
-
-Each row is this copy's way against what a user would pick instead, both measured in the same
-run, given as the two figures and their ratio. No targets and no verdicts: those are the
-maintainers', in the full report (`benchmarks/RESULTS.md`). A row whose figures the run did not
-take is left out, so a partial run gives a shorter table rather than empty cells.
+"""The card's Performance table: each row this copy's way against what a user would pick instead, both measured in
+the same run, and their ratio. No targets or verdicts: those are the maintainers', in `benchmarks/RESULTS.md`. A row
+the run did not take is left out, so a partial run gives a shorter table rather than empty cells.
 """
 
 from __future__ import annotations

@@ -26,42 +26,35 @@ import fashion_mnist
 from benchmarks import network_runs as runs
 from benchmarks import report
 from benchmarks.harness import Setup, run_json
+from local_hub import COUNTS_PATH, OLAH_CLI, Link, LocalHub
 from scripts import layout
+from scripts.push_to_hub import upload_set
 
 ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet file per split
 ARCHIVES_REPO_ID = "org/fashion_mnist_archives"  # the four original .gz files, for the peers' downloads
 CONFIG_KEYS = {fashion_mnist.NAME: "image", fashion_mnist.PIXELS: "pixels"}
+PEERS = {"keras_style": "Keras-style (4 archives)", "torchvision": "torchvision `download=True`"}
 CHILD_TIMEOUT = 900.0  # seconds for one child run, far above any run seen
 MB = 1_000_000
-PEERS = {"keras_style": "Keras-style (4 archives)", "torchvision": "torchvision `download=True`"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Condition:
-    """One network condition: a round trip in seconds, and a bandwidth cap per connection or shared."""
-
-    latency: float
-    bytes_per_second: float | None = None
-    shared_cap: bool = False
-
-    def describe(self) -> str:
-        """How a network engineer says it, and the condition's name in the figures: `100 ms, 100 Mbit/s per
-        connection`, `50 ms, no cap`."""
-        if not self.bytes_per_second:
-            return f"{self.latency * 1000:g} ms, no cap"
-        scope = "shared by all connections" if self.shared_cap else "per connection"
-        return f"{self.latency * 1000:g} ms, {self.bytes_per_second * 8 / MB:g} Mbit/s {scope}"
-
-
 # A 100 Mbit/s link: per connection (what one TCP stream gets from a far server), or the user's whole line.
 CAP = 12.5 * MB
-AIM_CONDITION = Condition(0.1, CAP)  # where parallel files should win clearly: a far server, each stream capped
-COLD_CONDITIONS = {
-    "default": (AIM_CONDITION,),  # a fresh process per run: the grid costs minutes, so it is `--long`'s
-    "long": tuple(Condition(latency, CAP, shared) for latency in (0.0, 0.05, 0.1) for shared in (False, True)),
+AIM_LINK = Link(0.1, bytes_per_second=CAP)  # where parallel files should win clearly: a far server, streams capped
+COLD_LINKS = {  # a fresh process per run: the grid costs minutes, so it is `--long`'s
+    "default": (AIM_LINK,),
+    "long": tuple(
+        Link(ms, bytes_per_second=CAP, shared_cap=shared) for ms in (0.0, 0.05, 0.1) for shared in (False, True)
+    ),
 }
 STREAM_LATENCIES = {"default": (0.0,), "long": (0.0, 0.05, 0.1)}
 STREAM_WORKERS = {"default": (2,), "long": (0, 1, 2)}
+
+
+def describe(link: Link) -> str:
+    """How a network engineer says it, and the link's name in the figures: `100 ms, 100 Mbit/s per connection`."""
+    if not link.bytes_per_second:
+        return f"{link.latency * 1000:g} ms, no cap"
+    scope = "shared by all connections" if link.shared_cap else "per connection"
+    return f"{link.latency * 1000:g} ms, {link.bytes_per_second * 8 / MB:g} Mbit/s {scope}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,11 +68,10 @@ class FirstUse:
 
 @dataclasses.dataclass(frozen=True)
 class NetworkFigures:
-    """Cold first uses at each link, and streamed epochs from the Hub at each latency beside local files.
+    """Cold first uses at each link (`describe`), and streamed epochs from the Hub at each latency beside local files.
 
-    Links are named as `Condition.describe` says them; contenders: each config (`image`, `pixels`), each in the
-    one-file layout (`image_one_file`, ...), `torchvision` and (`--long`) `keras_style`. Streams:
-    `{config}_{where}_{workers}w`, where is `hub` or `hub_one_file`.
+    Contenders: each config (`image`, `pixels`), each in the one-file layout (`image_one_file`, ...) and the `PEERS`
+    the run took. Streams: `{config}_{where}_{workers}w`, where is `hub` or `hub_one_file`.
     """
 
     datasets_import_seconds: float | None  # before each cold load, left out of its seconds
@@ -92,167 +84,98 @@ class NetworkFigures:
     hub_stream_ratios: dict[str, float]  # `{config}_{workers}w` -> the Hub's rate at 0 ms / local files'
 
 
-# --- The Hub that seems far away ---------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class FarHub:
-    """The local Hub serving this copy, its one-file twin and the archives; `front` sets the link and counts."""
-
-    endpoint: str
-    front: Any  # local_hub.RangeFront
-
-    @property
-    def counts_url(self) -> str:
-        from local_hub import COUNTS_PATH
-
-        return self.endpoint + COUNTS_PATH
-
-    def url_of_archives(self) -> str:
-        return f"{self.endpoint}/datasets/{ARCHIVES_REPO_ID}/resolve/main/"
-
-
 @contextlib.contextmanager
-def far_hub(
-    repo: pathlib.Path,
-    one_file: pathlib.Path,
-    archive_dir: pathlib.Path,
-    archives: Sequence[fashion_mnist.Archive],
-    root: pathlib.Path,
-) -> Iterator[FarHub]:
-    """Serve what the push uploads of `repo` and of `one_file`, and the archives, from one local Hub."""
-    from local_hub import LocalHub
-    from scripts.push_to_hub import upload_set
-
+def far_hub(setup: Setup, root: pathlib.Path) -> Iterator[LocalHub]:
+    """One local Hub serving what the push uploads of the copy, the same with the one-file layout's shards (the
+    card's globs match both), and the archives; its `front` sets the link and counts."""
     root.mkdir(parents=True, exist_ok=True)
     with LocalHub(root) as hub:
-        copy = upload_set(repo)
+        copy = upload_set(setup.repo)
         hub.publish(layout.REPO_ID, copy)
-        hub.publish(ONE_FILE_REPO_ID, one_file_upload_set(copy, one_file))
-        hub.publish(ARCHIVES_REPO_ID, {a.filename: archive_dir / a.filename for a in archives})
-        yield FarHub(hub.endpoint, hub.front)
+        one_file = {path: local for path, local in copy.items() if not path.endswith(".parquet")}
+        one_file |= {path.relative_to(setup.one_shard).as_posix(): path for path in setup.one_shard.rglob("*.parquet")}
+        hub.publish(ONE_FILE_REPO_ID, one_file)
+        hub.publish(ARCHIVES_REPO_ID, {a.filename: setup.archive_dir / a.filename for a in setup.archives})
+        yield hub
 
 
-def one_file_upload_set(copy: Mapping[str, pathlib.Path], one_file: pathlib.Path) -> dict[str, pathlib.Path]:
-    """The copy's upload set with its shards replaced by the one-file layout's (the card's globs match both)."""
-    kept = {path: local for path, local in copy.items() if not path.endswith(".parquet")}
-    shards = {path.relative_to(one_file).as_posix(): path for path in sorted(one_file.rglob("*.parquet"))}
-    return kept | shards
+def archives_url(hub: LocalHub) -> str:
+    return f"{hub.endpoint}/datasets/{ARCHIVES_REPO_ID}/resolve/main/"
 
 
-def set_condition(hub: FarHub, condition: Condition) -> None:
-    from local_hub import Link
-
-    hub.front.link = Link(
-        condition.latency, bytes_per_second=condition.bytes_per_second, shared_cap=condition.shared_cap
-    )
-
-
-# --- Runs in fresh processes -----------------------------------------------------------------
-
-
-def run_child(
-    command: Sequence[str], endpoint: str, work: pathlib.Path, python: str = sys.executable
-) -> dict[str, Any]:
-    """Run `python -m benchmarks.network_runs COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
+def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path, python: str = sys.executable) -> Any:
+    """`python -m benchmarks.network_runs COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
     home = tempfile.mkdtemp(prefix="hf-home-", dir=work)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))},
-        "HF_HOME": home,
-        "HF_ENDPOINT": endpoint,
-        "PYTHONPATH": str(layout.PROJECT_ROOT),  # `-m benchmarks.network_runs` from the checkout, run in `home`
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "HUGGINGFACE_"))}
+    env |= {"HF_HOME": home, "HF_ENDPOINT": endpoint, "PYTHONPATH": str(layout.PROJECT_ROOT)}
+    env |= dict.fromkeys(
+        ("HF_HUB_DISABLE_TELEMETRY", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"), "1"
+    )
     return run_json([python, "-m", "benchmarks.network_runs", *command], env, CHILD_TIMEOUT, cwd=home)
 
 
-def archive_table(archives: Sequence[fashion_mnist.Archive]) -> str:
-    """What the Keras- and torchvision-style runs need to know of the archives, as JSON."""
-    return json.dumps([{"filename": a.filename, "kind": a.kind, "gz_md5": a.gz_md5} for a in archives])
-
-
-# --- The measurements ------------------------------------------------------------------------
-
-
 def cold_first_use(
-    hub: FarHub,
-    conditions: Sequence[Condition],
-    repeat: int,
-    work: pathlib.Path,
-    archives: Sequence[fashion_mnist.Archive],
-    *,
-    keras_style: bool = True,
-    torchvision_python: pathlib.Path | None = None,
+    hub: LocalHub, links: Sequence[Link], setup: Setup, *, keras_style: bool, torchvision_python: pathlib.Path | None
 ) -> dict[str, Any]:
-    """`NetworkFigures`' first-use fields: each first use at each condition, medians of `repeat` runs taking turns.
+    """`NetworkFigures`' first-use fields: each first use at each link, medians of `setup.repeat` runs taking turns.
 
     Each run must see every example (each split's rows, or the archives' labels), or the section fails.
     """
-    expected_rows = sum(a.num_examples for a in archives if a.kind == "labels")
+    expected_rows = sum(a.num_examples for a in setup.archives if a.kind == "labels")
     contenders: dict[str, tuple[str, list[str]]] = {}  # name -> the python that runs it, its command
     for config, key in CONFIG_KEYS.items():
         contenders[key] = (sys.executable, ["cold-load", layout.REPO_ID, config])
         contenders[f"{key}_one_file"] = (sys.executable, ["cold-load", ONE_FILE_REPO_ID, config])
     if keras_style:
-        contenders["keras_style"] = (sys.executable, ["keras-style", hub.url_of_archives(), archive_table(archives)])
+        table = json.dumps([{"filename": a.filename, "kind": a.kind} for a in setup.archives])
+        contenders["keras_style"] = (sys.executable, ["keras-style", archives_url(hub), table])
     if torchvision_python:
-        contenders["torchvision"] = (str(torchvision_python), ["torchvision", hub.url_of_archives()])
+        contenders["torchvision"] = (str(torchvision_python), ["torchvision", archives_url(hub)])
     found: dict[str, Any] = {"datasets_import_seconds": None, "first_uses": {}, "cold_ratios": {}, "keras_ratios": {}}
-    for condition in conditions:
-        link = condition.describe()
-        set_condition(hub, condition)
+    for link in links:
+        hub.front.link, name_of_link = link, describe(link)
         seconds: dict[str, list[float]] = {name: [] for name in contenders}
         counts: dict[str, Mapping[str, int]] = {}
-        for _ in range(repeat):
+        for _ in range(setup.repeat):
             for name, (python, command) in contenders.items():
                 if name in PEERS:  # a peer writes the archives into a scratch directory
-                    command = [*command, tempfile.mkdtemp(prefix="first-use-", dir=work)]
+                    command = [*command, tempfile.mkdtemp(prefix="first-use-", dir=setup.work)]
                 hub.front.reset_counts()
-                answer = run_child(command, hub.endpoint, work, python)
+                answer = run_child(command, hub.endpoint, setup.work, python)
                 counts[name] = hub.front.counts
                 if answer["rows"] != expected_rows:
-                    raise RuntimeError(f"{name} saw {answer['rows']} examples at {link}, not {expected_rows}")
+                    raise RuntimeError(f"{name} saw {answer['rows']} examples at {name_of_link}, not {expected_rows}")
                 seconds[name].append(answer["seconds"])
                 found["datasets_import_seconds"] = answer.get("import_seconds", found["datasets_import_seconds"])
         uses = {
             name: FirstUse(statistics.median(values), runs.request_count(counts[name]), counts[name]["connections"])
             for name, values in seconds.items()
         }
-        found["first_uses"][link] = uses
-        found["cold_ratios"][link] = {
-            key: uses[key].seconds / uses[f"{key}_one_file"].seconds for key in CONFIG_KEYS.values()
+        found["first_uses"][name_of_link] = uses
+        found["cold_ratios"][name_of_link] = {
+            k: uses[k].seconds / uses[f"{k}_one_file"].seconds for k in CONFIG_KEYS.values()
         }
         if keras_style:
-            found["keras_ratios"][link] = {
-                key: uses[key].seconds / uses["keras_style"].seconds for key in CONFIG_KEYS.values()
+            found["keras_ratios"][name_of_link] = {
+                k: uses[k].seconds / uses["keras_style"].seconds for k in CONFIG_KEYS.values()
             }
     return found
 
 
 def hub_streaming(
-    hub: FarHub,
-    repo: pathlib.Path,
-    latencies: Sequence[float],
-    workers: Sequence[int],
-    repeat: int,
-    work: pathlib.Path,
-    *,
-    with_one_file: bool = False,
+    hub: LocalHub, setup: Setup, latencies: Sequence[float], workers: Sequence[int], *, with_one_file: bool
 ) -> dict[str, Any]:
     """`NetworkFigures`' stream fields: the card's streams from the far Hub, and from local files in the same child.
 
-    The local runs take turns with the Hub's in one process: a local rate from another process
-    (the epochs section's) differed from this one's by up to a third between runs on a quiet machine.
-    `with_one_file` streams the one-file layout from the Hub too.
+    The local runs take turns with the Hub's in one process: a local rate from another process differed from
+    this one's by up to a third between runs on a quiet machine.
     """
-    sources = {"hub": layout.REPO_ID, "local": str(repo)} | (
+    sources = {"hub": layout.REPO_ID, "local": str(setup.repo)} | (
         {"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {}
     )
     found: dict[str, Any] = {"hub_stream_rates": {}, "hub_stream_requests": {}, "local_stream_rates": {}}
     for latency in latencies:
-        set_condition(hub, Condition(latency))
+        hub.front.link = Link(latency)
         streams = {  # the child's name of each run -> where it reads from, and the run
             f"{key}_{count}w" if where == "local" else f"{key}_{where}_{count}w": (
                 where,
@@ -264,7 +187,8 @@ def hub_streaming(
             if where != "local" or latency == latencies[0]
         }
         runs_json = json.dumps([{"name": name, **run} for name, (_, run) in streams.items()])
-        answer = run_child(["stream-epochs", runs_json, str(repeat), hub.counts_url], hub.endpoint, work)
+        command = ["stream-epochs", runs_json, str(setup.repeat), hub.endpoint + COUNTS_PATH]
+        answer = run_child(command, hub.endpoint, setup.work)
         at = f"{latency * 1000:g} ms"
         found["hub_stream_rates"][at], found["hub_stream_requests"][at] = {}, {}
         for name, (where, _) in streams.items():
@@ -284,30 +208,21 @@ def hub_streaming(
     return found
 
 
-# --- The section -----------------------------------------------------------------------------
-
-
 def measure(setup: Setup) -> NetworkFigures | None:
-    """The section: cold first uses and Hub streams at the run's conditions (`setup.long` for the whole grid)."""
-    if setup.archive_dir is None:
-        setup.unavailable["network"] = "no local copy of the archives to serve beside the copy (pass --data-dir)"
-        return None
-    from local_hub import OLAH_CLI
-
-    if not OLAH_CLI.exists():
-        setup.unavailable["network"] = "olah is not installed (it comes with the `test` extra)"
+    """Cold first uses and Hub streams at the run's links (`setup.long`: the whole grid)."""
+    if setup.archive_dir is None or not OLAH_CLI.exists():
+        setup.unavailable["network"] = (
+            "no local copy of the archives to serve beside the copy (pass --data-dir)"
+            if setup.archive_dir is None
+            else "olah is not installed (it comes with the `test` extra)"
+        )
         return None
     extent = "long" if setup.long else "default"
-    root = pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))
-    with far_hub(setup.repo, setup.one_shard, setup.archive_dir, setup.archives, root) as hub:
-        cold = cold_first_use(hub, COLD_CONDITIONS[extent], setup.repeat, setup.work, setup.archives,
-                              keras_style=setup.long, torchvision_python=setup.torchvision_python)  # fmt: skip
-        streams = hub_streaming(hub, setup.repo, STREAM_LATENCIES[extent], STREAM_WORKERS[extent], setup.repeat,
-                                setup.work, with_one_file=extent == "long")  # fmt: skip
+    with far_hub(setup, pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))) as hub:
+        cold = cold_first_use(hub, COLD_LINKS[extent], setup, keras_style=setup.long,
+                              torchvision_python=setup.torchvision_python)  # fmt: skip
+        streams = hub_streaming(hub, setup, STREAM_LATENCIES[extent], STREAM_WORKERS[extent], with_one_file=setup.long)
     return NetworkFigures(**cold, **streams)
-
-
-# --- Report --------------------------------------------------------------------------------------
 
 
 def _first_use(use: FirstUse | None) -> str:

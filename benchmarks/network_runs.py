@@ -5,11 +5,11 @@
 - `cold-load REPO CONFIG`: import `datasets` and load every split of a config;
 - `keras-style URL ARCHIVES DIR`: what `keras.datasets.fashion_mnist.load_data()` does on first use;
 - `torchvision URL DIR`: torchvision's own `FashionMNIST(download=True)` (with the python of its environment);
-- `stream-epochs RUNS REPEAT COUNTS_URL`: streamed epochs of the card's recipes from the Hub, taking turns; the
-  requests of each are read from the front's counts at `COUNTS_URL` (`local_hub.COUNTS_PATH`).
+- `stream-epochs RUNS REPEAT COUNTS_URL`: streamed epochs of the card's recipes from the Hub, taking turns, and the
+  requests of each, read from the front's counts.
 
-This module imports only the standard library at start-up: a Keras-style or torchvision
-run does not pay for `datasets`, and a cold load times its own `import datasets`.
+It imports only the standard library at start-up: a peer's run does not pay for `datasets`, and a cold load
+times its own `import datasets`.
 """
 
 from __future__ import annotations
@@ -39,12 +39,8 @@ def cold_load(repo_id: str, config: str) -> dict[str, Any]:
 
 
 def keras_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
-    """What `keras.datasets.fashion_mnist.load_data()` does on first use.
-
-    `keras.utils.get_file` fetches each archive with `urlretrieve` (a connection each), then
-    `load_data` gunzips them and views the bytes as uint8 arrays. `archives` is the JSON
-    list of `network.archive_table`.
-    """
+    """`keras.utils.get_file` fetches each archive with `urlretrieve` (a connection each), then `load_data` gunzips
+    them and views the bytes as uint8 arrays. `archives`: JSON, a list of {filename, kind}."""
     import numpy as np
 
     started = time.perf_counter()
@@ -59,16 +55,12 @@ def keras_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
 
 
 def torchvision(base_url: str, directory: str) -> dict[str, Any]:
-    """torchvision's own `FashionMNIST(root, download=True)` from a mirror: its download, MD5 check and gunzip.
-
-    Run with the python of an environment that holds torchvision; its import is left out of the time.
-    """
+    """torchvision's own `FashionMNIST(root, download=True)` from a mirror: its download, MD5 check and gunzip."""
     from torchvision.datasets import FashionMNIST
 
     FashionMNIST.mirrors = [base_url]
-    started = time.perf_counter()
-    train = FashionMNIST(directory, train=True, download=True)
-    rows = len(train) + len(FashionMNIST(directory, train=False))
+    started = time.perf_counter()  # after the import, as a cold load's
+    rows = len(FashionMNIST(directory, train=True, download=True)) + len(FashionMNIST(directory, train=False))
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
@@ -102,18 +94,10 @@ def request_count(counts: Mapping[str, int]) -> int:
     return sum(value for kind, value in counts.items() if kind != "connections")
 
 
-RUNS = {"cold-load": cold_load, "keras-style": keras_style, "torchvision": torchvision}
-
-
-def main(argv: Sequence[str]) -> int:
-    command, *args = argv
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
     if command == "stream-epochs":
         answer = stream_epochs(json.loads(args[0]), int(args[1]), args[2])
     else:
-        answer = RUNS[command](*args)
+        answer = {"cold-load": cold_load, "keras-style": keras_style, "torchvision": torchvision}[command](*args)
     print(json.dumps(answer))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,4 @@
-"""The benchmark's targets and the pieces every section's table is made of (cells, rows, verdicts).
-
-The targets are the project's numbers in one place; each section's table sets its figure beside
-its target, and `tests/benchmarks/test_run.py` checks that every target has a verdict in the card.
-"""
+"""The benchmark's targets, the project's numbers in one place, and the pieces of every section's table."""
 
 from __future__ import annotations
 
@@ -25,7 +21,6 @@ LINKS = tuple(
     f"{ms} ms, 100 Mbit/s {scope}" for ms in (100, 50, 0) for scope in ("per connection", "shared by all connections")
 )
 
-# The targets the benchmark is held to.
 TARGETS: dict[Key, Bound] = {
     # Against the peers: Keras' arrays and the real torchvision's epoch (`--torchvision-python`): what users write
     # without the card, the card's recipes, and its streams.
@@ -61,10 +56,8 @@ TARGETS: dict[Key, Bound] = {
 
 
 def figure(figures: Mapping[str, Any], key: Key) -> Any:
-    """The figure `key` names in `{section: its figures}`; None where its section or its entry was not taken.
-
-    A field that the section's figures do not have raises AttributeError: a typo is an error, not a missing row.
-    """
+    """The figure `key` names in `{section: its figures}`; None where its section or entry was not taken. A field
+    the section's figures do not have raises AttributeError: a typo is an error, not a missing row."""
     section, field, *entries = key
     value = getattr(figures[section], field) if section in figures else None
     for entry in entries:  # into a dict of figures, or a dataclass of them
@@ -109,11 +102,8 @@ def row(*cells: str) -> str:
 
 
 def table(header: Sequence[str], alignments: str, rows: Sequence[str], caption: str = "") -> str:
-    """A Markdown table, after a caption line if one is given; `alignments` has one `l` or `r` per column.
-
-    Empty if no rows. The sentences around a table are Markdown in `benchmarks/RESULTS.md`: a caption
-    only says what the run measured that the table cannot.
-    """
+    """A Markdown table (empty if no rows), after a caption that says what the run measured that the table cannot
+    (the sentences around it are Markdown in `benchmarks/RESULTS.md`); `alignments`: an `l` or `r` a column."""
     if not rows:
         return ""
     rule = "|" + "".join("---:|" if align == "r" else "---|" for align in alignments)
@@ -125,9 +115,6 @@ def comparison_table(rows: Sequence[str], *, subject: str = "this copy", measure
     return table((subject, measure, "compared with", "ratio", "target"), "lrlrl", rows)
 
 
-# --- The command lines of the benchmark's scripts ----------------------------------------
-
-
 def positive_int(text: str) -> int:
     """An argparse type for a number of runs: 1 or more."""
     value = int(text)
@@ -137,16 +124,9 @@ def positive_int(text: str) -> int:
 
 
 def add_update_card_argument(parser: argparse.ArgumentParser, block: str, also: str = "") -> None:
-    """`--update-card [README]`: a script that measures something writes its tables into one block of the card
-    (and, as `also` says, its full tables into the report)."""
-    parser.add_argument(
-        "--update-card",
-        nargs="?",
-        const=layout.PROJECT_ROOT / layout.CARD,
-        type=pathlib.Path,
-        metavar="README",
-        help=f"write the tables into the card's `{block}` block (default card: this repository's README.md){also}",
-    )
-    parser.add_argument(
-        "--report", type=pathlib.Path, default=REPORT, help=f"with --update-card: the full report (default {REPORT})"
-    )
+    """`--update-card [README]`: a script's tables into one block of the card, and (`--report`) into the report."""
+    parser.add_argument("--update-card", nargs="?", const=layout.PROJECT_ROOT / layout.CARD, type=pathlib.Path,
+                        metavar="README", help=f"write the tables into the card's `{block}` block (default card: "
+                        f"this repository's README.md){also}")  # fmt: skip
+    parser.add_argument("--report", type=pathlib.Path, default=REPORT,
+                        help=f"with --update-card: the full report (default {REPORT})")  # fmt: skip

@@ -1,15 +1,12 @@
 """`python -m benchmarks`: every section of `SECTIONS`, then the report and the card's headline.
 
-    python -m benchmarks --data-dir DIR [--long] [--repeat N] [--section NAME ...] [--json PATH]
-                         [--update-card [README]]
+    python -m benchmarks --data-dir DIR [--torchvision-python PYTHON] [--long] [--repeat N] [--section NAME ...]
+                         [--json PATH] [--update-card [README]]
 
-Every figure is the median of repeated runs, set beside a floor or an alternative measured in the
-same run, taking turns so that a slow spell of the machine hits both alike: absolute times depend on
-the machine, the ratios carry over. By default every target is measured in under five minutes on
-2 cores; `--long` adds the rows given for context and more runs per figure. A section is a module
-with `measure(setup)`, returning a frozen dataclass of its figures, and `table(figures)`;
-`--json` writes them as `{section: fields}`, `--update-card` the headline (`headline.py`) into
-the card and each section's tables into its block of `benchmarks/RESULTS.md`.
+Each figure is the median of repeated runs, set beside a floor or an alternative measured in the same run,
+taking turns so that a slow spell of the machine hits both alike: absolute times depend on the machine, the
+ratios carry over. By default every target is measured in minutes on 2 cores; `--long` adds the rows given for
+context and more runs per figure.
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ from scripts import build, card
 logger = logging.getLogger("benchmark")
 PROG = "python -m benchmarks"
 
-# In the order they run and appear in the card. A section is one line: its name, its measure, its table.
+# In the order they run and appear in the report. A section is one line: its name, its measure, its table.
 SECTIONS = (
     Section("build", bench_build.measure, bench_build.table),
     Section("load", load.measure, load.table),
@@ -65,7 +62,7 @@ class Results:
     unavailable: dict[str, str]  # what could not be measured -> why
 
     def as_json(self) -> dict[str, Any]:
-        """Every figure as plain JSON: the only place the figures are flattened."""
+        """Every figure as plain JSON (`--json`): the only place the figures are flattened."""
         figures = {name: dataclasses.asdict(value) for name, value in self.figures.items()}
         return dataclasses.asdict(self) | {"figures": figures}
 
@@ -80,19 +77,15 @@ def run_benchmark(
     torchvision_python: pathlib.Path | None = None,
     sections: Sequence[Section] = SECTIONS,
 ) -> Results:
-    """`sections` (every one by default), in `work` (a scratch directory); the figures, the machine and what could
-    not run. The setup (the copies every section reads) always runs.
-
-    `builder_kwargs` go to `build.build_repo` (`data_dir`, `mirrors`, `system_dirs`, `archives`).
-    """
+    """`sections` in `work` (a scratch directory), after the setup (the copies every section reads, made from
+    `builder_kwargs` for `build.build_repo`); the figures, the machine and what could not run."""
     repeat = repeat or (LONG_REPEAT if long else REPEAT)
     start = CpuClock.read()
     setup = copies.prepare(work, builder_kwargs, repeat=repeat, long=long)
     setup = dataclasses.replace(setup, torchvision_python=torchvision_python)
     if not with_keras:
         setup.unavailable[frameworks.SKIP_KERAS] = "skipped (--skip-keras)"
-    end = CpuClock.read()
-    times = {"setup": SectionTime(end.wall - start.wall, end.own - start.own, end.background_cores_since(start))}
+    times = {"setup": CpuClock.read().since(start)}
     figures: dict[str, Any] = {}
     for section in sections:
         logger.info("measuring %s", section.name)
@@ -105,53 +98,45 @@ def run_benchmark(
                    CpuClock.read().wall - start.wall, machine(), setup.unavailable)  # fmt: skip
 
 
-# --- Report ----------------------------------------------------------------------------
-
-
 def blocks(results: Results) -> dict[str, str]:
-    """The report's generated blocks, by name: the run, each section that ran (its tables), the machine's load.
-
-    The sentences around them are Markdown in `benchmarks/RESULTS.md`, one block of it per name.
-    """
-    tables = {
-        section.name: section.table(results.figures[section.name]) if section.name in results.figures else ""
-        for section in SECTIONS
-        if section.name in results.sections
-    }
-    return {"run": _preamble(results), **tables, "background": _background(results)}
-
-
-def markdown(results: Results) -> str:
-    """The generated parts of the report, one after the other: what the command prints."""
-    return "\n\n".join(filter(None, blocks(results).values()))
-
-
-def _preamble(results: Results) -> str:
+    """The report's generated blocks by name (the prose around them is Markdown in `benchmarks/RESULTS.md`): the
+    run, each section that ran (its tables; empty if it measured nothing), the machine's load."""
     info = results.machine
     versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items() if version)
+    extent = "the long run (`--long`)" if results.long else (
+        "the default run (`--long` adds rows given for context and takes more runs per figure)"
+    )  # fmt: skip
     run = (
-        "the long run (`--long`)"
-        if results.long
-        else "the default run (`--long` adds rows given for context and takes more runs per figure)"
+        f"Measured with `{PROG}` on {info['usable_cores']} cores ({info['platform']}), Python {info['python']}, "
+        f"{versions}; {extent}. Each figure is the median of {results.repeat} runs."
     )
-    return (
-        f"Measured with `python -m benchmarks` on {info['usable_cores']} cores ({info['platform']}), "
-        f"Python {info['python']}, {versions}; {run}. Each figure is the median of {results.repeat} runs."
-    )
+    tables = {
+        name: SECTION_TABLES[name](results.figures[name]) if name in results.figures else ""
+        for name in results.sections
+    }
+    return {"run": run, **tables, "background": background(results)}
 
 
-def _background(results: Results) -> str:
+SECTION_TABLES = {section.name: section.table for section in SECTIONS}
+
+
+def background(results: Results) -> str:
     """How long the run took, and how busy other processes kept the machine during each section."""
-    took_run = f"The run took {results.run_seconds / 60:.1f} minutes."
+    took = f"The run took {results.run_seconds / 60:.1f} minutes."
     loads = [
         (name, results.times[name].background_cores)
         for name in results.sections
         if name in results.figures and results.times[name].seconds >= LOAD_WINDOW
     ]
     if any(value is None for _, value in loads):
-        return f"{took_run} Other processes' load was not measured (no /proc/stat)."
+        return f"{took} Other processes' load was not measured (no /proc/stat)."
     listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads)
-    return f"{took_run} Other processes kept busy on average {listed} of the {results.machine['usable_cores']} cores."
+    return f"{took} Other processes kept busy on average {listed} of the {results.machine['usable_cores']} cores."
+
+
+def markdown(results: Results) -> str:
+    """The generated parts of the report, one after the other: what the command prints."""
+    return "\n\n".join(filter(None, blocks(results).values()))
 
 
 def write_card(readme: pathlib.Path, results: Results) -> None:
@@ -165,42 +150,22 @@ def write_report(path: pathlib.Path, results: Results) -> None:
         card.write_block(path, name, text or NOT_MEASURED)
 
 
-# --- Command line ----------------------------------------------------------------------
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     build.add_source_arguments(parser)
-    parser.add_argument(
-        "--long",
-        action="store_true",
-        help=f"also the rows given for context, {LONG_REPEAT} runs per figure (default: the targets' rows, "
-        f"{REPEAT} runs, a few minutes on 2 cores)",
-    )
-    parser.add_argument(
-        "--repeat",
-        type=report.positive_int,
-        help=f"runs per figure, the median kept (default {REPEAT}, {LONG_REPEAT} with --long)",
-    )
+    parser.add_argument("--long", action="store_true", help=f"also the rows given for context, {LONG_REPEAT} runs "
+                        f"per figure (default: the targets' rows, {REPEAT} runs, minutes on 2 cores)")  # fmt: skip
+    parser.add_argument("--repeat", type=report.positive_int, help=f"runs per figure, the median kept (default "
+                        f"{REPEAT}, {LONG_REPEAT} with --long)")  # fmt: skip
     parser.add_argument("--json", type=pathlib.Path, metavar="PATH", help="also write every figure to this JSON file")
-    parser.add_argument(
-        "--section",
-        action="append",
-        choices=[section.name for section in SECTIONS],
-        help="measure only this section (repeatable; the setup always runs): for a quick look while changing it. "
-        "The card's block needs every section, so not with --update-card",
-    )
+    parser.add_argument("--section", action="append", choices=[section.name for section in SECTIONS],
+                        help="measure only this section (repeatable; the setup always runs): for a quick look while "
+                        "changing it; not with --update-card, which needs every section")  # fmt: skip
     report.add_update_card_argument(parser, "performance", also=f", and every table into {report.REPORT.name}")
-    parser.add_argument(
-        "--torchvision-python",
-        type=pathlib.Path,
-        metavar="PYTHON",
-        help="the python of an environment holding torchvision (make compat's vision environment): the real "
-        "torchvision section; left out without it",
-    )
-    parser.add_argument(
-        "--skip-keras", action="store_true", help="do not time keras.datasets.fashion_mnist (the frameworks section)"
-    )
+    parser.add_argument("--torchvision-python", type=pathlib.Path, metavar="PYTHON",
+                        help="the python of an environment holding torchvision (make compat's vision environment): "
+                        "the epochs section and torchvision's first use; left out without it")  # fmt: skip
+    parser.add_argument("--skip-keras", action="store_true", help="do not time keras.datasets.fashion_mnist")
     args = parser.parse_args(argv)
     if args.section and args.update_card:
         parser.error("--update-card writes every section's table: run without --section to update the card")
@@ -217,19 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
     logger.setLevel(logging.INFO)  # progress of the benchmark only, not every library's info
     quiet_datasets()
-    builder_kwargs = build.source_kwargs(args)
     with tempfile.TemporaryDirectory(prefix="fashion-mnist-benchmark-") as work:
-        results = run_benchmark(
-            pathlib.Path(work),
-            builder_kwargs,
-            repeat=args.repeat,
-            long=args.long,
-            with_keras=not args.skip_keras,
-            torchvision_python=args.torchvision_python,
-            sections=chosen_sections(args.section),
-        )
+        results = run_benchmark(pathlib.Path(work), build.source_kwargs(args), repeat=args.repeat, long=args.long,
+                                with_keras=not args.skip_keras, torchvision_python=args.torchvision_python,
+                                sections=chosen_sections(args.section))  # fmt: skip
     print(markdown(results))
-    for figure, reason in results.unavailable.items():  # for the maintainer: the card leaves such rows out
+    for figure, reason in results.unavailable.items():  # for the maintainer: the report leaves such rows out
         logger.warning("not measured: %s (%s)", figure, reason)
     if args.json:
         args.json.write_text(json.dumps(results.as_json(), indent=2) + "\n", encoding="utf-8")

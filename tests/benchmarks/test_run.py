@@ -24,7 +24,11 @@ from tests.helpers import synthetic
 NEEDS_TORCHVISION = "epochs"
 CONFIGS = ("image", "pixels")
 DEFAULT_NETWORK = {
-    *(("network", "cold_ratios", c.describe(), name) for c in network.COLD_CONDITIONS["default"] for name in CONFIGS),
+    *(
+        ("network", "cold_ratios", network.describe(link), name)
+        for link in network.COLD_LINKS["default"]
+        for name in CONFIGS
+    ),
     *(("network", "hub_stream_ratios", f"{name}_{w}w") for w in network.STREAM_WORKERS["default"] for name in CONFIGS),
 }
 RUN_TARGETS = [key for key in TARGETS if key[0] not in (NEEDS_TORCHVISION, "network") or key in DEFAULT_NETWORK]
@@ -32,7 +36,7 @@ RUN_TARGETS = [key for key in TARGETS if key[0] not in (NEEDS_TORCHVISION, "netw
 LONG_ONLY = (
     ("build", "build_seconds_1proc"),
     ("arrays", "decode_seconds_numpy_format"),
-    ("network", "first_uses", network.AIM_CONDITION.describe(), "keras_style"),
+    ("network", "first_uses", network.describe(network.AIM_LINK), "keras_style"),
     ("network", "first_uses", "0 ms, 100 Mbit/s per connection"),
     ("network", "hub_stream_rates", "100 ms"),
 )
