@@ -1,33 +1,29 @@
-"""Keras and JAX: the card's recipes beside what each framework's users load today, for `python -m benchmarks`.
-
-The benchmark's `frameworks` section (`measure` and `table`). Each `bench_<name>(setup)`
-takes the benchmark's `Setup` and returns figures in seconds, medians of `setup.repeat`
-runs with the compared steps taking turns, timed by `benchmarks.framework_runs` in a child
-process. This is the one place Keras' own `load_data()` is timed. A framework that is not
-installed, skipped (`--skip-keras`), or a run with no local archives raises `Unavailable` with
-the reason.
-
-Ray is not timed here: starting a local Ray cluster alone takes longer than the rest
-of this module, and `recipes/ray_train.py` is run by the tests.
-"""
+"""Keras and JAX: the card's recipes beside what each framework's users load today (the one place Keras' own
+`load_data()` is timed). Each framework's runs take turns in a fresh interpreter, `python -m benchmarks.frameworks
+keras|jax ARGS_JSON` (`__main__` below; it prints the medians as one JSON line): Keras reads `KERAS_HOME` and its
+backend when imported, and JAX is not in every environment. Ray is not timed: a local cluster alone starts slower."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import json
 import os
 import pathlib
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import datasets
 
 import fashion_mnist
-from benchmarks import report
-from benchmarks.harness import ChildFailed, Setup, run_json
+from benchmarks import harness, loops, report
+from recipes import keras_load_data
 
 PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
-CHILD_TIMEOUT = 600  # seconds
+TIMEOUT = 600  # seconds for a child run
 SKIP_KERAS = "frameworks_keras"  # `--skip-keras` puts this in `setup.unavailable`, with its reason
 
 
@@ -35,57 +31,8 @@ class Unavailable(Exception):
     """A framework that cannot run here (no local archives, not installed, skipped); the reason is reported."""
 
 
-def run_child(name: str, setup: Setup, environment: Mapping[str, str]) -> dict[str, float]:
-    """`python -m benchmarks.framework_runs NAME` in a fresh interpreter; the figures it prints as its last line."""
-    args = {"repo": str(setup.repo), "archive_dir": str(setup.archive_dir), "repeat": setup.repeat}
-    # The recipes load with the default cache: the warm one, where both configs are prepared already.
-    env = {**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), "PYTHONPATH": str(PROJECT_ROOT), **environment}
-    try:
-        return run_json([sys.executable, "-m", "benchmarks.framework_runs", name, json.dumps(args)], env, CHILD_TIMEOUT)
-    except ChildFailed as failure:
-        raise Unavailable(f"the child process failed: {str(failure).strip().splitlines()[-1]}") from failure
-
-
-def keras_environment(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, str]:
-    """`KERAS_HOME` holding links to the local archives where Keras looks for its download, on the torch backend.
-
-    Keras uses a file found in `$KERAS_HOME/datasets/fashion-mnist/` without checking a hash and
-    downloads nothing; torch is the backend because this project's CPU wheel is already there.
-    """
-    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=work))
-    downloads = home / "datasets" / "fashion-mnist"
-    downloads.mkdir(parents=True)
-    for archive in fashion_mnist.ARCHIVES:
-        (downloads / archive.filename).symlink_to((archive_dir / archive.filename).resolve())
-    return {"KERAS_HOME": str(home), "KERAS_BACKEND": "torch"}
-
-
-def bench_keras(setup: Setup) -> dict[str, float]:
-    """`keras.datasets.fashion_mnist.load_data()` (both splits, local archives) beside the card's `load_data()`."""
-    if SKIP_KERAS in setup.unavailable:
-        raise Unavailable(setup.unavailable[SKIP_KERAS])
-    if setup.archive_dir is None:
-        raise Unavailable("no local copy of the archives (pass --data-dir)")
-    if importlib.util.find_spec("keras") is None:
-        raise Unavailable("Keras is not installed (`pip install keras`; it runs on the torch backend)")
-    figures = run_child("keras", setup, keras_environment(setup.archive_dir, setup.work))
-    return figures | {"keras_card_ratio": figures["keras_card_seconds"] / figures["keras_own_seconds"]}
-
-
-def bench_jax(setup: Setup) -> dict[str, float]:
-    """The train split on the JAX device: from the archives, with the card's recipe, and with `with_format("jax")`."""
-    if setup.archive_dir is None:
-        raise Unavailable("no local copy of the archives (pass --data-dir)")
-    if importlib.util.find_spec("jax") is None:
-        raise Unavailable('JAX is not installed (`pip install "jax[cpu]"`)')
-    figures = run_child("jax", setup, {"JAX_PLATFORMS": "cpu"})
-    return figures | {"jax_card_ratio": figures["jax_card_seconds"] / figures["jax_floor_seconds"]}
-
-
 @dataclasses.dataclass(frozen=True)
-class FrameworkFigures:
-    """Medians in seconds; a framework that could not run leaves its figures None."""
-
+class FrameworkFigures:  # medians in seconds; None for a framework that could not run
     keras_own_seconds: float | None = None  # `keras.datasets.fashion_mnist.load_data()`
     keras_card_seconds: float | None = None  # the card's `load_data()`
     keras_card_ratio: float | None = None
@@ -95,10 +42,7 @@ class FrameworkFigures:
     jax_card_ratio: float | None = None
 
 
-BENCHES = {"keras": bench_keras, "jax": bench_jax}
-
-
-def measure(setup: Setup) -> FrameworkFigures | None:
+def measure(setup: harness.Setup) -> FrameworkFigures | None:
     """Every framework's figures; one that cannot run is named in `setup.unavailable` with its reason."""
     figures: dict[str, float] = {}
     for name, bench in BENCHES.items():
@@ -109,23 +53,90 @@ def measure(setup: Setup) -> FrameworkFigures | None:
     return FrameworkFigures(**figures) if figures else None
 
 
-# (what, the framework's way, its seconds, this copy's way, its seconds, the ratio or None for this copy / the way's)
-ROWS = (
-    ("Keras: both splits as `load_data()` returns them", "`keras.datasets.fashion_mnist.load_data()`",
-     "keras_own_seconds", "the card's `load_data()` (`pixels`, cached)", "keras_card_seconds", "keras_card_ratio"),
-    ("JAX: the train split on the device", "gunzip + `np.frombuffer` + `jax.device_put`", "jax_floor_seconds",
-     "the card's recipe (uint8)", "jax_card_seconds", "jax_card_ratio"),
-    ("", "the same", "jax_floor_seconds", 'the same with `with_format("jax")` (int32)', "jax_format_seconds", None),
-)  # fmt: skip
+def bench_keras(setup: harness.Setup) -> dict[str, float]:
+    if SKIP_KERAS in setup.unavailable:
+        raise Unavailable(setup.unavailable[SKIP_KERAS])
+    figures = run_child("keras", setup, "Keras is not installed (`pip install keras`; it runs on the torch backend)")
+    return figures | {"keras_card_ratio": figures["keras_card_seconds"] / figures["keras_own_seconds"]}
+
+
+def bench_jax(setup: harness.Setup) -> dict[str, float]:
+    figures = run_child("jax", setup, 'JAX is not installed (`pip install "jax[cpu]"`)')
+    return figures | {"jax_card_ratio": figures["jax_card_seconds"] / figures["jax_floor_seconds"]}
+
+
+def run_child(name: str, setup: harness.Setup, not_installed: str) -> dict[str, float]:
+    """This module's `__main__` for `name`; the recipes load with the default cache, set to the warm one."""
+    if setup.archive_dir is None:
+        raise Unavailable("no local copy of the archives (pass --data-dir)")
+    if importlib.util.find_spec(name) is None:
+        raise Unavailable(not_installed)
+    own = keras_environment(setup.archive_dir, setup.work) if name == "keras" else {"JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), "PYTHONPATH": str(PROJECT_ROOT), **own}
+    args = {"repo": str(setup.repo), "archive_dir": str(setup.archive_dir), "repeat": setup.repeat}
+    try:
+        return harness.run_json([sys.executable, "-m", "benchmarks.frameworks", name, json.dumps(args)], env, TIMEOUT)
+    except harness.ChildFailed as failure:
+        raise Unavailable(f"the child process failed: {str(failure).strip().splitlines()[-1]}") from failure
+
+
+def keras_environment(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, str]:
+    """`KERAS_HOME` linking the local archives where Keras looks (no hash checked); torch, already here, as backend."""
+    home = pathlib.Path(tempfile.mkdtemp(prefix="keras-home-", dir=work))
+    downloads = home / "datasets" / "fashion-mnist"
+    downloads.mkdir(parents=True)
+    for archive in fashion_mnist.ARCHIVES:
+        (downloads / archive.filename).symlink_to((archive_dir / archive.filename).resolve())
+    return {"KERAS_HOME": str(home), "KERAS_BACKEND": "torch"}
 
 
 def table(f: FrameworkFigures) -> str:
-    """The frameworks' table; rows with no figure are left out."""
-    rows = []
-    for what, own_name, own_field, ours_name, ours_field, ratio_field in ROWS:
-        own, ours = getattr(f, own_field), getattr(f, ours_field)
-        if own is not None and ours is not None:
-            ratio = getattr(f, ratio_field) if ratio_field else ours / own
-            rows.append(report.row(what, f"{own_name}: {report.seconds(own)}", f"{ours_name}: {report.seconds(ours)}",
-                                   report.ratio(ratio)))  # fmt: skip
-    return report.table(("what", "the framework's way", "this copy", "ratio"), "lllr", rows)
+    rows = [  # what, the framework's way and its seconds, this copy's and its seconds, the ratio (None: this / the way)
+        ("Keras: both splits as `load_data()` returns them", "`keras.datasets.fashion_mnist.load_data()`",
+         f.keras_own_seconds, "the card's `load_data()` (`pixels`, cached)", f.keras_card_seconds, f.keras_card_ratio),
+        ("JAX: the train split on the device", "gunzip + `np.frombuffer` + `jax.device_put`", f.jax_floor_seconds,
+         "the card's recipe (uint8)", f.jax_card_seconds, f.jax_card_ratio),
+        ("", "the same", f.jax_floor_seconds, 'the same with `with_format("jax")` (int32)', f.jax_format_seconds, None),
+    ]  # fmt: skip
+    return report.table(("what", "the framework's way", "this copy", "ratio"), "lllr", [
+        report.row(what, f"{own_way}: {report.seconds(own)}", f"{our_way}: {report.seconds(ours)}",
+                   report.ratio(ours / own if ratio is None else ratio))
+        for what, own_way, own, our_way, ours, ratio in rows
+        if own is not None and ours is not None
+    ])  # fmt: skip
+
+
+def medians(runs: Mapping[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    timed = {name: functools.partial(harness.seconds, run) for name, run in runs.items()}
+    return harness.interleaved_medians(timed, repeat)
+
+
+def keras_runs(args: Mapping[str, Any]) -> dict[str, Callable[[], object]]:
+    from keras.datasets import fashion_mnist as keras_fashion_mnist  # once `KERAS_HOME` and the backend are set
+
+    card = functools.partial(keras_load_data.load_data, args["repo"])  # recipes/keras_load_data.py
+    return {"keras_own_seconds": keras_fashion_mnist.load_data, "keras_card_seconds": card}
+
+
+def jax_runs(args: Mapping[str, Any]) -> dict[str, Callable[[], object]]:
+    import jax
+
+    from recipes import jax_train
+
+    train_split = functools.partial(datasets.load_dataset, args["repo"], fashion_mnist.PIXELS, split="train")
+    gunzip_split = functools.partial(loops.keras_style_split, pathlib.Path(args["archive_dir"]), fashion_mnist.ARCHIVES)
+    return {  # the floor: what a JAX user without `datasets` writes, the archives' arrays put on the device
+        "jax_floor_seconds": lambda: jax.block_until_ready(tuple(map(jax.device_put, gunzip_split("train")))),
+        "jax_card_seconds": lambda: jax.block_until_ready(jax_train.to_device(train_split())),  # uint8 arrays
+        "jax_format_seconds": lambda: jax.block_until_ready(train_split().with_format("jax")[:]["pixels"]),  # int32
+    }
+
+
+BENCHES = {"keras": bench_keras, "jax": bench_jax}
+RUNS = {"keras": keras_runs, "jax": jax_runs}
+
+if __name__ == "__main__":
+    name, args = sys.argv[1], json.loads(sys.argv[2])
+    datasets.disable_progress_bars()
+    keras_load_data.load_data(args["repo"])  # the cache is warm before the first timed run
+    print(json.dumps(medians(RUNS[name](args), args["repeat"])))

@@ -8,39 +8,27 @@ import tempfile
 
 import datasets
 
-from benchmarks import report
-from benchmarks.harness import Setup, interleaved_medians, seconds
+from benchmarks import harness, report
 
 
 @dataclasses.dataclass(frozen=True)
 class LoadFigures:
-    load_seconds_cold: float  # into a new cache: `datasets` converts the Parquet files again
+    load_seconds_cold: float  # into a new cache each run: `datasets` converts the Parquet files again
     load_seconds_warm: float  # from the setup's filled cache
 
 
-def measure(setup: Setup) -> LoadFigures:
-    """Cold: a new cache each run, so `datasets` converts the Parquet files again. Warm: the setup's cache."""
-    times = interleaved_medians(
-        {
-            "cold": lambda: load_seconds(setup.repo, pathlib.Path(tempfile.mkdtemp(prefix="cache-", dir=setup.work))),
-            "warm": lambda: load_seconds(setup.repo, setup.warm_cache),
-        },
-        setup.repeat,
-    )
-    return LoadFigures(times["cold"], times["warm"])
+def measure(setup: harness.Setup) -> LoadFigures:
+    runs = {
+        "load_seconds_cold": lambda: load_seconds(setup.repo, tempfile.mkdtemp(prefix="cache-", dir=setup.work)),
+        "load_seconds_warm": lambda: load_seconds(setup.repo, setup.warm_cache),
+    }
+    return LoadFigures(**harness.interleaved_medians(runs, setup.repeat))
 
 
-def load_seconds(repo: pathlib.Path | str, cache_dir: pathlib.Path) -> float:
-    """`load_dataset` of a local copy (a path) or a Hub repo (an id), both splits, into `cache_dir`."""
-    return seconds(lambda: datasets.load_dataset(str(repo), cache_dir=str(cache_dir)))
+def load_seconds(repo: pathlib.Path | str, cache_dir: pathlib.Path | str) -> float:
+    return harness.seconds(lambda: datasets.load_dataset(str(repo), cache_dir=str(cache_dir)))
 
 
 def table(f: LoadFigures) -> str:
-    return report.table(
-        ("cache", "measured"),
-        "lr",
-        [
-            report.row("cold: a new cache", report.seconds(f.load_seconds_cold)),
-            report.row("warm: the cache filled", report.seconds(f.load_seconds_warm)),
-        ],
-    )
+    cells = [("cold: a new cache", f.load_seconds_cold), ("warm: the cache filled", f.load_seconds_warm)]
+    return report.table(("cache", "measured"), "lr", [report.row(what, report.seconds(value)) for what, value in cells])

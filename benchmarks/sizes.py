@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import fashion_mnist
-from benchmarks import report
-from benchmarks.copies import parquet_bytes
-from benchmarks.harness import Setup
+from benchmarks import copies, harness, report
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,18 +19,17 @@ class ByteFigures:
     bytes_ratio_two_configs: float
 
 
-def measure(setup: Setup) -> ByteFigures:
-    image, pixels = (parquet_bytes(setup.repo, config) for config in (fashion_mnist.NAME, fashion_mnist.PIXELS))
-    one_shard = parquet_bytes(setup.one_shard, fashion_mnist.NAME)
+def measure(setup: harness.Setup) -> ByteFigures:
+    image, pixels = (copies.parquet_bytes(setup.repo, config) for config in (fashion_mnist.NAME, fashion_mnist.PIXELS))
+    one_shard = copies.parquet_bytes(setup.one_shard, fashion_mnist.NAME)
     gz = sum(archive.gz_num_bytes for archive in setup.archives)
     return ByteFigures(image, pixels, one_shard, gz, image / gz, image / one_shard, (image + pixels) / image)
 
 
 def table(f: ByteFigures) -> str:
-    image = f"{f.parquet_bytes:,}"
+    image, archives = f"{f.parquet_bytes:,}", f"the .gz archives: {f.gz_bytes:,}"
     rows = [
-        report.row("`fashion_mnist`", image, f"the .gz archives: {f.gz_bytes:,}", report.ratio(f.bytes_ratio_vs_gz),
-                   ""),
+        report.row("`fashion_mnist`", image, archives, report.ratio(f.bytes_ratio_vs_gz), ""),
         report.row("", "", f"one file per split (the older layout): {f.parquet_bytes_one_shard:,}",
                    report.ratio(f.bytes_ratio_vs_one_shard, 3),
                    report.verdict(("bytes", "bytes_ratio_vs_one_shard"), f.bytes_ratio_vs_one_shard)),

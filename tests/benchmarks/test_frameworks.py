@@ -1,4 +1,7 @@
-"""benchmarks/frameworks.py on a tiny synthetic copy: every framework's figures come out; nothing is timed here."""
+"""benchmarks/frameworks.py on a tiny synthetic copy: every framework's figures come out; nothing is timed here.
+
+The section's child program is this module's `__main__`: what each run measures is tested through the section.
+"""
 
 from __future__ import annotations
 
@@ -50,3 +53,14 @@ def test_no_archives_is_unavailable(setup: Setup) -> None:
     with pytest.raises(Unavailable, match="no local copy of the archives"):
         frameworks.bench_keras(setup)
     assert frameworks.table(frameworks.FrameworkFigures()) == ""
+
+
+def test_the_childs_medians_take_turns_and_keep_each_runs_seconds() -> None:
+    calls: list[str] = []
+    times = frameworks.medians({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3)
+    assert calls == ["a", "b"] * 3
+    assert set(times) == {"a", "b"} and all(value >= 0 for value in times.values())
+
+
+def test_each_framework_the_section_times_has_a_child_run() -> None:
+    assert set(frameworks.RUNS) == set(frameworks.BENCHES)
