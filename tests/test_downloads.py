@@ -29,8 +29,8 @@ from tests.test_fashion_mnist import (
     FILENAMES,
     TRAIN_IMAGES,
     TRAIN_LABELS,
+    SyntheticBuild,
     assert_dataset_equals,
-    expected_from,
     make_builder,
     publish,
     warnings_of,
@@ -57,9 +57,8 @@ def server() -> Iterator[LoopbackServer]:
 
 
 @pytest.fixture
-def archive_files(synthetic_archives: tuple[pathlib.Path, tuple]) -> dict[str, bytes]:
-    directory, table = synthetic_archives
-    return {archive.filename: (directory / archive.filename).read_bytes() for archive in table}
+def synthetic_build(synthetic_archives: tuple[pathlib.Path, tuple], tmp_path: pathlib.Path) -> SyntheticBuild:
+    return SyntheticBuild.of(synthetic_archives, tmp_path / "cache")
 
 
 @pytest.fixture(scope="session")
@@ -77,34 +76,27 @@ def limit_of(table: tuple, name: str) -> int:
 
 @pytest.mark.parametrize("fault", ["stall", "silent"])
 def test_stalled_or_silent_mirror_falls_through_in_one_timeout(
-    fault: str,
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    tmp_path: pathlib.Path,
-    caplog: pytest.LogCaptureFixture,
+    fault: str, synthetic_build: SyntheticBuild, server: LoopbackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    directory, table = synthetic_archives
-    route = Route.stall_mid_body(archive_files[TRAIN_IMAGES]) if fault == "stall" else Route.silent()
-    first = publish(server, "/bad/", {**archive_files, TRAIN_IMAGES: route})
-    second = publish(server, "/good/", archive_files)
-    builder = make_builder(tmp_path / "cache", table, mirrors=[first, second], **SHORT)
-    started = time.monotonic()
+    files = synthetic_build.files
+    route = Route.stall_mid_body(files[TRAIN_IMAGES]) if fault == "stall" else Route.silent()
+    first = publish(server, "/bad/", {**files, TRAIN_IMAGES: route})
+    second = publish(server, "/good/", files)
+    builder = synthetic_build.builder(mirrors=[first, second], **SHORT)
+    started = time.monotonic()  # the download alone: why this test takes `builder`, not `build`
     builder.download_and_prepare()
     elapsed = time.monotonic() - started
 
-    assert_dataset_equals(builder.as_dataset(), expected_from(directory))
+    assert_dataset_equals(builder.as_dataset(), synthetic_build.expected)
     assert builder.served_by[TRAIN_IMAGES] == f"mirror {second}"
     assert elapsed < 8, f"falling through one {fault} mirror took {elapsed:.1f} s"
     [warning] = warnings_of(caplog)
-    got = "after 0 bytes" if fault == "silent" else f"after {len(archive_files[TRAIN_IMAGES]) // 2:,} bytes"
+    got = "after 0 bytes" if fault == "silent" else f"after {len(files[TRAIN_IMAGES]) // 2:,} bytes"
     assert warning.startswith(f"{TRAIN_IMAGES} from mirror {first}: {first}{TRAIN_IMAGES} sent nothing for 0.5 s")
     assert got in warning and "trying the next source" in warning
 
 
-def test_unreachable_mirror_times_out_connecting(
-    synthetic_archives: tuple[pathlib.Path, tuple], archive_files: dict[str, bytes], server: LoopbackServer
-) -> None:
+def test_unreachable_mirror_times_out_connecting(server: LoopbackServer) -> None:
     """A listener whose accept queue is full drops the SYN: the connect timeout is what ends the wait."""
     import socket
 
@@ -148,31 +140,23 @@ def test_deadline_ends_a_body_that_keeps_coming(server: LoopbackServer) -> None:
 
 @pytest.mark.parametrize("announced", [True, False], ids=["content_length_2GiB", "endless_no_length"])
 def test_oversized_body_is_cut_and_the_next_mirror_serves(
-    announced: bool,
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    tmp_path: pathlib.Path,
-    caplog: pytest.LogCaptureFixture,
+    announced: bool, synthetic_build: SyntheticBuild, server: LoopbackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    directory, table = synthetic_archives
+    files = synthetic_build.files
     route = Route.zeros(2 << 30 if announced else None)
-    first = publish(server, "/big/", {**archive_files, TRAIN_IMAGES: route})
-    second = publish(server, "/good/", archive_files)
-    cache = tmp_path / "cache"
-    builder = make_builder(cache, table, mirrors=[first, second], **SHORT)
-    builder.download_and_prepare()
+    first = publish(server, "/big/", {**files, TRAIN_IMAGES: route})
+    second = publish(server, "/good/", files)
+    synthetic_build.build(mirrors=[first, second], **SHORT)
 
-    assert_dataset_equals(builder.as_dataset(), expected_from(directory))
-    limit = limit_of(table, TRAIN_IMAGES)
+    limit = limit_of(synthetic_build.table, TRAIN_IMAGES)
     sent = server.bytes_sent(f"/big/{TRAIN_IMAGES}")
     assert sent <= limit + SOCKET_BUFFERS, f"the server sent {sent:,} bytes for an archive of at most {limit:,}"
     [warning] = warnings_of(caplog)
     found = f"announces {2 << 30:,} bytes" if announced else f"sent over {limit:,} bytes"
     assert f"{TRAIN_IMAGES} from mirror {first}: {first}{TRAIN_IMAGES} {found}, larger than the archive" in warning
     assert f"at most {limit:,} bytes" in warning
-    downloads = sum(path.stat().st_size for path in (cache / "downloads").iterdir())
-    assert downloads == sum(len(data) for data in archive_files.values())  # only the good copies were kept
+    downloads = sum(path.stat().st_size for path in (synthetic_build.cache_dir / "downloads").iterdir())
+    assert downloads == sum(len(data) for data in files.values())  # only the good copies were kept
 
 
 def test_oversized_local_file_is_refused_unread(
@@ -275,33 +259,23 @@ def test_real_archives_past_a_bomb_and_huge_bodies_under_a_2_gib_address_space(
 # --- data_dir is a local source, not a hint --------------------------------------------------
 
 
-def test_bad_data_dir_file_does_not_go_to_the_mirrors(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    tmp_path: pathlib.Path,
-) -> None:
-    directory, table = synthetic_archives
+def test_bad_data_dir_file_does_not_go_to_the_mirrors(synthetic_build: SyntheticBuild, server: LoopbackServer) -> None:
+    directory = synthetic_build.directory
     (directory / TRAIN_LABELS).write_bytes(b"not gzip")
-    mirror = publish(server, "/m/", archive_files)
+    mirror = publish(server, "/m/", synthetic_build.files)
     with pytest.raises(NoValidSourceError) as excinfo:
-        make_builder(tmp_path / "cache", table, data_dir=directory, mirrors=[mirror]).download_and_prepare()
+        synthetic_build.builder(data_dir=directory, mirrors=[mirror]).download_and_prepare()
     assert server.requests == []
     message = str(excinfo.value)
     assert f"{TRAIN_LABELS} from data_dir {directory}: expected a complete gzip file" in message
     assert "fallback_to_mirrors=True" in message and "--fallback-to-mirrors" in message
 
 
-def test_fallback_to_mirrors_when_asked(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    tmp_path: pathlib.Path,
-) -> None:
-    directory, table = synthetic_archives
+def test_fallback_to_mirrors_when_asked(synthetic_build: SyntheticBuild, server: LoopbackServer) -> None:
+    directory = synthetic_build.directory
     (directory / TRAIN_LABELS).unlink()
-    mirror = publish(server, "/m/", archive_files)
-    builder = make_builder(tmp_path / "cache", table, data_dir=directory, mirrors=[mirror], fallback_to_mirrors=True)
+    mirror = publish(server, "/m/", synthetic_build.files)
+    builder = synthetic_build.builder(data_dir=directory, mirrors=[mirror], fallback_to_mirrors=True)
     builder.download_and_prepare()
     assert builder.served_by[TRAIN_LABELS] == f"mirror {mirror}"
     assert server.paths() == [f"/m/{TRAIN_LABELS}"]

@@ -177,6 +177,38 @@ def publish(server: LoopbackServer, prefix: str, files: dict[str, bytes | Route]
     return server.url(prefix)
 
 
+@dataclasses.dataclass(frozen=True)
+class SyntheticBuild:
+    """The synthetic archives, read before the test damages or serves them, and the cache they are built into.
+
+    `build` is the build-and-compare that every test of where the archives come from starts with, so those
+    tests say only what differs: the sources, and what the builder logged, cached and fetched.
+    """
+
+    directory: pathlib.Path  # the four archives, usable as a data_dir
+    table: tuple[fashion_mnist.Archive, ...]  # the checksums they match
+    files: dict[str, bytes]  # their bytes by name: what a good mirror serves
+    expected: Expected  # what a build of them must hold
+    cache_dir: pathlib.Path
+
+    @classmethod
+    def of(cls, synthetic_archives: tuple[pathlib.Path, tuple], cache_dir: pathlib.Path) -> SyntheticBuild:
+        directory, table = synthetic_archives
+        files = {archive.filename: (directory / archive.filename).read_bytes() for archive in table}
+        return cls(directory, tuple(table), files, expected_from(directory), cache_dir)
+
+    def builder(self, **sources: object) -> FashionMnist:
+        """The real builder of these archives into `cache_dir`, reading only `sources` (as `make_builder` takes)."""
+        return make_builder(self.cache_dir, self.table, **sources)
+
+    def build(self, **sources: object) -> FashionMnist:
+        """Build from `sources` and check that the dataset holds exactly the archives' images and labels."""
+        builder = self.builder(**sources)
+        builder.download_and_prepare()
+        assert_dataset_equals(builder.as_dataset(), self.expected)
+        return builder
+
+
 # --- Fixtures ----------------------------------------------------------------------------
 
 
@@ -193,10 +225,8 @@ def cache_dir(tmp_path: pathlib.Path) -> pathlib.Path:
 
 
 @pytest.fixture
-def archive_files(synthetic_archives: tuple[pathlib.Path, tuple]) -> dict[str, bytes]:
-    """The synthetic .gz files' bytes, by name (what a good mirror serves)."""
-    directory, table = synthetic_archives
-    return {archive.filename: (directory / archive.filename).read_bytes() for archive in table}
+def synthetic_build(synthetic_archives: tuple[pathlib.Path, tuple], cache_dir: pathlib.Path) -> SyntheticBuild:
+    return SyntheticBuild.of(synthetic_archives, cache_dir)
 
 
 @pytest.fixture
@@ -401,30 +431,26 @@ def test_real_archives_through_mirror_fallback(
 
 
 @pytest.fixture
-def system_copy(archive_files: dict[str, bytes], tmp_path: pathlib.Path) -> pathlib.Path:
+def system_copy(synthetic_build: SyntheticBuild, tmp_path: pathlib.Path) -> pathlib.Path:
     """A system directory holding recompressed copies: same content, different .gz bytes."""
     directory = tmp_path / "system"
     directory.mkdir()
-    for name, data in archive_files.items():
+    for name, data in synthetic_build.files.items():
         (directory / name).write_bytes(recompress(data))
     return directory
 
 
 def test_recompressed_system_copy_is_used(
-    synthetic_archives: tuple[pathlib.Path, tuple],
+    synthetic_build: SyntheticBuild,
     system_copy: pathlib.Path,
-    cache_dir: pathlib.Path,
     tmp_path: pathlib.Path,
     info_logs: pytest.LogCaptureFixture,
 ) -> None:
-    directory, table = synthetic_archives
-    for archive in table:  # the copies really differ from what the table describes
+    for archive in synthetic_build.table:  # the copies really differ from what the table describes
         assert hashlib.sha256((system_copy / archive.filename).read_bytes()).hexdigest() != archive.gz_sha256
     absent = tmp_path / "not-installed"
-    builder = make_builder(cache_dir, table, system_dirs=[absent, system_copy])
-    builder.download_and_prepare()
+    synthetic_build.build(system_dirs=[absent, system_copy])
 
-    assert_dataset_equals(builder.as_dataset(), expected_from(directory))
     served = served_by(info_logs)
     for name in FILENAMES:
         assert served[name] == f"{name}: served by system copy {system_copy} (recompressed, same content)"
@@ -432,16 +458,11 @@ def test_recompressed_system_copy_is_used(
 
 
 def test_data_dir_takes_priority_over_system_copy(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    system_copy: pathlib.Path,
-    cache_dir: pathlib.Path,
-    info_logs: pytest.LogCaptureFixture,
+    synthetic_build: SyntheticBuild, system_copy: pathlib.Path, info_logs: pytest.LogCaptureFixture
 ) -> None:
-    directory, table = synthetic_archives
-    builder = make_builder(cache_dir, table, data_dir=directory, system_dirs=[system_copy])
-    builder.download_and_prepare()
+    directory = synthetic_build.directory
+    synthetic_build.build(data_dir=directory, system_dirs=[system_copy])
 
-    assert_dataset_equals(builder.as_dataset(), expected_from(directory))
     served = served_by(info_logs)
     for name in FILENAMES:
         assert served[name] == f"{name}: served by data_dir {directory} (byte-identical to the official .gz)"
@@ -449,18 +470,12 @@ def test_data_dir_takes_priority_over_system_copy(
 
 
 def test_system_copy_fills_in_for_a_file_missing_from_data_dir(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    system_copy: pathlib.Path,
-    cache_dir: pathlib.Path,
-    info_logs: pytest.LogCaptureFixture,
+    synthetic_build: SyntheticBuild, system_copy: pathlib.Path, info_logs: pytest.LogCaptureFixture
 ) -> None:
-    directory, table = synthetic_archives
-    expected = expected_from(directory)
-    (directory / TRAIN_LABELS).unlink()
-    builder = make_builder(cache_dir, table, data_dir=directory, system_dirs=[system_copy], fallback_to_mirrors=True)
-    builder.download_and_prepare()
+    directory = synthetic_build.directory
+    (directory / TRAIN_LABELS).unlink()  # after `synthetic_build.expected` was read: the system copy fills it in
+    synthetic_build.build(data_dir=directory, system_dirs=[system_copy], fallback_to_mirrors=True)
 
-    assert_dataset_equals(builder.as_dataset(), expected)
     served = served_by(info_logs)
     assert f"served by system copy {system_copy}" in served[TRAIN_LABELS]
     assert all(f"served by data_dir {directory}" in served[name] for name in FILENAMES if name != TRAIN_LABELS)
@@ -485,27 +500,20 @@ def test_no_source_configured(
 
 
 def test_first_mirror_404_then_second_mirror_serves(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    cache_dir: pathlib.Path,
-    info_logs: pytest.LogCaptureFixture,
+    synthetic_build: SyntheticBuild, server: LoopbackServer, info_logs: pytest.LogCaptureFixture
 ) -> None:
-    directory, table = synthetic_archives
     first = server.url("/m1/")  # no routes: every file is a 404
-    second = publish(server, "/m2/", archive_files)
-    builder = make_builder(cache_dir, table, mirrors=[first, second])
-    builder.download_and_prepare()
+    second = publish(server, "/m2/", synthetic_build.files)
+    synthetic_build.build(mirrors=[first, second])
 
-    assert_dataset_equals(builder.as_dataset(), expected_from(directory))
     paths = server.paths()
-    for name, data in archive_files.items():
+    for name, data in synthetic_build.files.items():
         assert paths.index(f"/m1/{name}") < paths.index(f"/m2/{name}")
         assert f"/m2/{name}" in server.paths("GET")
-        assert download_entries(cache_dir, first + name) == []
-        assert cached_download(cache_dir, second + name) == data
+        assert download_entries(synthetic_build.cache_dir, first + name) == []
+        assert cached_download(synthetic_build.cache_dir, second + name) == data
         assert served_by(info_logs)[name] == f"{name}: served by mirror {second} (byte-identical to the official .gz)"
-    assert len(warnings_of(info_logs)) == len(archive_files)
+    assert len(warnings_of(info_logs)) == len(synthetic_build.files)
     for name, warning in zip(FILENAMES, warnings_of(info_logs), strict=True):
         assert warning.startswith(f"{name} from mirror {first}: download of {first}{name} failed (")
         assert first + name in warning
@@ -529,28 +537,21 @@ BAD_MIRROR_COPIES: dict[str, tuple[Callable[[bytes], Route], str]] = {
 
 @pytest.mark.parametrize("fault", list(BAD_MIRROR_COPIES))
 def test_bad_mirror_copy_is_skipped_and_evicted(
-    fault: str,
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    cache_dir: pathlib.Path,
-    info_logs: pytest.LogCaptureFixture,
+    fault: str, synthetic_build: SyntheticBuild, server: LoopbackServer, info_logs: pytest.LogCaptureFixture
 ) -> None:
     """The next mirror serves the file; nothing of the bad download stays cached, the good ones do."""
-    directory, table = synthetic_archives
     make_route, reason = BAD_MIRROR_COPIES[fault]
-    first = publish(server, "/m1/", {**archive_files, TRAIN_IMAGES: make_route(archive_files[TRAIN_IMAGES])})
-    second = publish(server, "/m2/", archive_files)
-    builder = make_builder(cache_dir, table, mirrors=[first, second])
-    builder.download_and_prepare()
+    files, cache_dir = synthetic_build.files, synthetic_build.cache_dir
+    first = publish(server, "/m1/", {**files, TRAIN_IMAGES: make_route(files[TRAIN_IMAGES])})
+    second = publish(server, "/m2/", files)
+    synthetic_build.build(mirrors=[first, second])
 
-    assert_dataset_equals(builder.as_dataset(), expected_from(directory))
     assert {path for path in server.paths() if path.startswith("/m2/")} == {f"/m2/{TRAIN_IMAGES}"}
     assert download_entries(cache_dir, first + TRAIN_IMAGES) == []  # no file, .json, .lock or .incomplete
-    assert cached_download(cache_dir, second + TRAIN_IMAGES) == archive_files[TRAIN_IMAGES]
+    assert cached_download(cache_dir, second + TRAIN_IMAGES) == files[TRAIN_IMAGES]
     for name in FILENAMES:
         if name != TRAIN_IMAGES:
-            assert cached_download(cache_dir, first + name) == archive_files[name]
+            assert cached_download(cache_dir, first + name) == files[name]
     [warning] = warnings_of(info_logs)
     assert warning.startswith(f"{TRAIN_IMAGES} from mirror {first}: ")
     assert reason in warning
@@ -558,59 +559,41 @@ def test_bad_mirror_copy_is_skipped_and_evicted(
 
 
 def test_recompressed_mirror_copy_passes(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    cache_dir: pathlib.Path,
-    info_logs: pytest.LogCaptureFixture,
+    synthetic_build: SyntheticBuild, server: LoopbackServer, info_logs: pytest.LogCaptureFixture
 ) -> None:
-    directory, table = synthetic_archives
-    recompressed = {name: recompress(data) for name, data in archive_files.items()}
+    recompressed = {name: recompress(data) for name, data in synthetic_build.files.items()}
     mirror = publish(server, "/m1/", recompressed)
-    builder = make_builder(cache_dir, table, mirrors=[mirror])
-    builder.download_and_prepare()
+    synthetic_build.build(mirrors=[mirror])
 
-    assert_dataset_equals(builder.as_dataset(), expected_from(directory))
     for name, data in recompressed.items():
         assert served_by(info_logs)[name] == f"{name}: served by mirror {mirror} (recompressed, same content)"
-        assert cached_download(cache_dir, mirror + name) == data
+        assert cached_download(synthetic_build.cache_dir, mirror + name) == data
 
 
-def test_streaming_from_mirrors(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    cache_dir: pathlib.Path,
-) -> None:
+def test_streaming_from_mirrors(synthetic_build: SyntheticBuild, server: LoopbackServer) -> None:
     """Streaming reads the mirror over HTTP (no cache) and falls through a 404 the same way."""
-    directory, table = synthetic_archives
-    first, second = server.url("/m1/"), publish(server, "/m2/", archive_files)
-    streamed = make_builder(cache_dir, table, mirrors=[first, second]).as_streaming_dataset()
-    for split, (images, labels) in expected_from(directory).items():
+    first, second = server.url("/m1/"), publish(server, "/m2/", synthetic_build.files)
+    streamed = synthetic_build.builder(mirrors=[first, second]).as_streaming_dataset()
+    for split, (images, labels) in synthetic_build.expected.items():
         rows = list(streamed[split])
         np.testing.assert_array_equal(np.stack([np.asarray(row["image"]) for row in rows]), images)
         np.testing.assert_array_equal([row["label"] for row in rows], labels)
     assert {f"/m1/{name}" for name in FILENAMES} <= set(server.paths())
     assert {f"/m2/{name}" for name in FILENAMES} <= set(server.paths("GET"))
-    assert not (cache_dir / "downloads").exists()
+    assert not (synthetic_build.cache_dir / "downloads").exists()
 
 
 def test_eviction_when_the_download_config_names_no_cache_dir(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    cache_dir: pathlib.Path,
-    tmp_path: pathlib.Path,
-    monkeypatch: pytest.MonkeyPatch,
+    synthetic_build: SyntheticBuild, server: LoopbackServer, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With a caller's `DownloadConfig()` (no cache_dir), `datasets` caches in its default downloads
     directory; the bad download must be evicted from there too, or it would be reused forever."""
-    _, table = synthetic_archives
     default_downloads = tmp_path / "default_downloads"
     monkeypatch.setattr(datasets.config, "DOWNLOADED_DATASETS_PATH", default_downloads)
-    first = publish(server, "/m1/", {**archive_files, TRAIN_IMAGES: _wrong_content(archive_files[TRAIN_IMAGES])})
-    second = publish(server, "/m2/", archive_files)
-    builder = make_builder(cache_dir, table, mirrors=[first, second])
+    files = synthetic_build.files
+    first = publish(server, "/m1/", {**files, TRAIN_IMAGES: _wrong_content(files[TRAIN_IMAGES])})
+    second = publish(server, "/m2/", files)
+    builder = synthetic_build.builder(mirrors=[first, second])
     builder.download_and_prepare(download_config=datasets.DownloadConfig())
 
     def entries(url: str) -> list[str]:
@@ -622,26 +605,21 @@ def test_eviction_when_the_download_config_names_no_cache_dir(
 
 
 def test_every_source_failing_lists_each_in_order(
-    synthetic_archives: tuple[pathlib.Path, tuple],
-    archive_files: dict[str, bytes],
-    server: LoopbackServer,
-    cache_dir: pathlib.Path,
-    tmp_path: pathlib.Path,
-    generated: list[int],
+    synthetic_build: SyntheticBuild, server: LoopbackServer, tmp_path: pathlib.Path, generated: list[int]
 ) -> None:
     """data_dir lacks the file, the system copy is not gzip, mirror 1 is 404, mirror 2 drops, mirror 3 is wrong."""
-    _, table = synthetic_archives
+    train_images, cache_dir = synthetic_build.files[TRAIN_IMAGES], synthetic_build.cache_dir
     data_dir, system = tmp_path / "empty", tmp_path / "system"
     data_dir.mkdir()
     system.mkdir()
-    (system / TRAIN_IMAGES).write_bytes(gzip.decompress(archive_files[TRAIN_IMAGES]))
+    (system / TRAIN_IMAGES).write_bytes(gzip.decompress(train_images))
     mirrors = [
         server.url("/404/"),
-        publish(server, "/drop/", {TRAIN_IMAGES: Route.drop_mid_body(archive_files[TRAIN_IMAGES])}),
-        publish(server, "/wrong/", {TRAIN_IMAGES: _wrong_content(archive_files[TRAIN_IMAGES])}),
+        publish(server, "/drop/", {TRAIN_IMAGES: Route.drop_mid_body(train_images)}),
+        publish(server, "/wrong/", {TRAIN_IMAGES: _wrong_content(train_images)}),
     ]
-    builder = make_builder(
-        cache_dir, table, data_dir=data_dir, system_dirs=[system], mirrors=mirrors, fallback_to_mirrors=True
+    builder = synthetic_build.builder(
+        data_dir=data_dir, system_dirs=[system], mirrors=mirrors, fallback_to_mirrors=True
     )
     with pytest.raises(NoValidSourceError) as excinfo:
         builder.download_and_prepare()

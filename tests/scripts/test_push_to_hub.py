@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import datasets
 import huggingface_hub
@@ -79,6 +80,32 @@ def rebuild(repo: pathlib.Path, table: tuple, monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setitem(fashion_mnist.NUM_SHARDS, "test", test)
     data_dir = repo.parent / "archives"
     build.build_repo(repo, num_proc=1, data_dir=str(data_dir), mirrors=[], system_dirs=[], archives=table)
+
+
+class RebuiltAfterPush(NamedTuple):
+    """A remote that holds one push of the synthetic build, and the local copy rebuilt since: something to commit."""
+
+    repo: pathlib.Path
+    table: tuple
+    head: str  # the remote's main after that push
+    remote_before: dict[str, bytes]  # the remote's files after that push: what a failed push must leave
+
+
+@pytest.fixture
+def rebuilt_after_push(
+    synthetic_repo: tuple[pathlib.Path, tuple],
+    hub: WritableHub,
+    endpoint: str,
+    repo_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RebuiltAfterPush:
+    """Push the synthetic build once (through `endpoint`, like the test), then rebuild it into 4 train and 1 test
+    shards, so that the test's push has something to commit on top of a remote that already holds a copy."""
+    repo, table = synthetic_repo
+    head = push_to_hub.push(repo_id, repo, api=api(), archives=table).commit.oid
+    remote_before = hub.files(repo_id)
+    rebuild(repo, table, monkeypatch, train=4, test=1)
+    return RebuiltAfterPush(repo, table, head, remote_before)
 
 
 def remote_is(hub: WritableHub, repo_id: str, repo: pathlib.Path, revision: str = "main") -> None:
@@ -285,16 +312,9 @@ def test_rebuild_with_other_shard_counts_is_one_commit_that_deletes_the_stale_sh
 
 
 def test_commit_landing_between_plan_and_commit_is_refused_and_the_remote_keeps_it(
-    synthetic_repo: tuple[pathlib.Path, tuple],
-    hub: WritableHub,
-    endpoint: str,
-    repo_id: str,
-    monkeypatch: pytest.MonkeyPatch,
+    rebuilt_after_push: RebuiltAfterPush, hub: WritableHub, repo_id: str
 ) -> None:
-    repo, table = synthetic_repo
-    push_to_hub.push(repo_id, repo, api=api(), archives=table)
-    remote_before = hub.files(repo_id)
-    rebuild(repo, table, monkeypatch, train=4, test=1)
+    repo, table, _, remote_before = rebuilt_after_push
     other = {}
 
     def someone_else_commits() -> None:  # runs when the push starts uploading, after its plan
@@ -317,17 +337,13 @@ def test_commit_landing_between_plan_and_commit_is_refused_and_the_remote_keeps_
 
 
 def test_upload_cut_off_half_way_leaves_the_remote_unchanged_and_a_rerun_succeeds(
-    synthetic_repo: tuple[pathlib.Path, tuple],
+    rebuilt_after_push: RebuiltAfterPush,
     hub: WritableHub,
-    endpoint: str,
     repo_id: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: pathlib.Path,
 ) -> None:
-    repo, table = synthetic_repo
-    head = push_to_hub.push(repo_id, repo, api=api(), archives=table).commit.oid
-    remote_before = hub.files(repo_id)
-    rebuild(repo, table, monkeypatch, train=4, test=1)
+    repo, table, head, remote_before = rebuilt_after_push
     # huggingface_hub retries a failed PUT 5 times, waiting 1+2+4+8+8 s; the same retries, without the waits.
     monkeypatch.setattr(huggingface_hub.lfs, "http_backoff", functools.partial(_http.http_backoff, base_wait_time=0))
     hub.cut_uploads(1000)  # every attempt dies half-way through the body
@@ -354,17 +370,9 @@ def test_upload_cut_off_half_way_leaves_the_remote_unchanged_and_a_rerun_succeed
 
 
 def test_create_pr_opens_a_pr_ref_and_leaves_main_unchanged(
-    synthetic_repo: tuple[pathlib.Path, tuple],
-    hub: WritableHub,
-    endpoint: str,
-    repo_id: str,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: pathlib.Path,
+    rebuilt_after_push: RebuiltAfterPush, hub: WritableHub, endpoint: str, repo_id: str, tmp_path: pathlib.Path
 ) -> None:
-    repo, table = synthetic_repo
-    head = push_to_hub.push(repo_id, repo, api=api(), archives=table).commit.oid
-    remote_before = hub.files(repo_id)
-    rebuild(repo, table, monkeypatch, train=4, test=1)
+    repo, table, head, remote_before = rebuilt_after_push
 
     result = push_to_hub.push(repo_id, repo, api=api(), archives=table, create_pr=True, message="Reshard")
 
@@ -398,18 +406,12 @@ def test_private_reaches_create_repo(
 
 
 def test_push_to_a_branch_leaves_main_unchanged(
-    synthetic_repo: tuple[pathlib.Path, tuple],
-    hub: WritableHub,
-    endpoint: str,
-    repo_id: str,
-    monkeypatch: pytest.MonkeyPatch,
+    rebuilt_after_push: RebuiltAfterPush, hub: WritableHub, repo_id: str
 ) -> None:
-    repo, table = synthetic_repo
-    head = push_to_hub.push(repo_id, repo, api=api(), archives=table).commit.oid
+    repo, table, head, _ = rebuilt_after_push
     with pytest.raises(push_to_hub.PushError, match=f"Branch 'refresh' does not exist in datasets/{repo_id}"):
         push_to_hub.push(repo_id, repo, api=api(), archives=table, revision="refresh", dry_run=True)
     api().create_branch(repo_id, branch="refresh", repo_type="dataset")
-    rebuild(repo, table, monkeypatch, train=4, test=1)
 
     result = push_to_hub.push(repo_id, repo, api=api(), archives=table, revision="refresh")
 
@@ -470,17 +472,14 @@ EXPECTED = {
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_hub_failure_is_one_line_naming_the_repo_and_the_remote_is_as_it_was(
-    synthetic_repo: tuple[pathlib.Path, tuple],
+    rebuilt_after_push: RebuiltAfterPush,
     hub: WritableHub,
     endpoint: str,
     repo_id: str,
     monkeypatch: pytest.MonkeyPatch,
     fault: str,
 ) -> None:
-    repo, table = synthetic_repo
-    head = push_to_hub.push(repo_id, repo, api=api(), archives=table).commit.oid
-    remote_before = hub.files(repo_id)
-    rebuild(repo, table, monkeypatch, train=4, test=1)  # something to commit
+    repo, table, head, remote_before = rebuilt_after_push
     monkeypatch.setattr(huggingface_hub._commit_api, "http_backoff", NO_WAIT_BACKOFF)
     route, status, message, headers, times = FAULTS[fault]
     hub.fail(route, status, message, headers=headers, times=times)
