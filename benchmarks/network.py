@@ -1,12 +1,10 @@
 """First use over the network: a cold `load_dataset` and a streamed epoch from a Hub that seems far away.
 
-Every user meets the copy through the Hub, where a request costs tens to hundreds of milliseconds, and
-every Colab session or CI job starts with an empty cache; loopback figures hide that. So the local Hub
-(olah behind `local_hub`'s front) serves the copy with a `Link` that holds each request one round trip
-and caps bandwidth; each run is a fresh process with an empty `HF_HOME` (`benchmarks.network_runs`):
-a cold load of each config, in this layout and as one file a split, torchvision's own `download=True`
-(with `--torchvision-python`), a Keras-style download (`--long`); then the card's streams beside the
-same recipe on local files. The front counts requests.
+Every user meets the copy through the Hub, where a request costs tens to hundreds of milliseconds, and every Colab
+session or CI job starts with an empty cache; loopback figures hide that. So the local Hub (olah behind `local_hub`'s
+front, which counts requests) serves the copy over a `Link` that holds each request one round trip and caps bandwidth;
+each run is a fresh process with an empty `HF_HOME` (`benchmarks.network_runs`): a cold load of each config (this
+layout, one file a split) and the `PEERS`' downloads; then the card's streams beside the same recipe on local files.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import pathlib
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import fashion_mnist
@@ -35,17 +33,15 @@ ARCHIVES_REPO_ID = "org/fashion_mnist_archives"  # the four original .gz files, 
 CONFIG_KEYS = {fashion_mnist.NAME: "image", fashion_mnist.PIXELS: "pixels"}
 PEERS = {"keras_style": "Keras-style (4 archives)", "torchvision": "torchvision `download=True`"}
 CHILD_TIMEOUT = 900.0  # seconds for one child run, far above any run seen
-MB = 1_000_000
-# A 100 Mbit/s link: per connection (what one TCP stream gets from a far server), or the user's whole line.
-CAP = 12.5 * MB
+QUIET_CHILD = ("HF_HUB_DISABLE_TELEMETRY", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS")
+CAP = 100e6 / 8  # 100 Mbit/s in bytes a second: per connection (one TCP stream from a far server), or the user's line
 AIM_LINK = Link(0.1, bytes_per_second=CAP)  # where parallel files should win clearly: a far server, streams capped
+LATENCIES = (0.0, 0.05, 0.1)  # seconds a round trip (`--long`): loopback, a near server, a far one
 COLD_LINKS = {  # a fresh process per run: the grid costs minutes, so it is `--long`'s
     "default": (AIM_LINK,),
-    "long": tuple(
-        Link(ms, bytes_per_second=CAP, shared_cap=shared) for ms in (0.0, 0.05, 0.1) for shared in (False, True)
-    ),
+    "long": tuple(Link(rtt, bytes_per_second=CAP, shared_cap=shared) for rtt in LATENCIES for shared in (False, True)),
 }
-STREAM_LATENCIES = {"default": (0.0,), "long": (0.0, 0.05, 0.1)}
+STREAM_LATENCIES = {"default": (0.0,), "long": LATENCIES}
 STREAM_WORKERS = {"default": (2,), "long": (0, 1, 2)}
 
 
@@ -54,7 +50,7 @@ def describe(link: Link) -> str:
     if not link.bytes_per_second:
         return f"{link.latency * 1000:g} ms, no cap"
     scope = "shared by all connections" if link.shared_cap else "per connection"
-    return f"{link.latency * 1000:g} ms, {link.bytes_per_second * 8 / MB:g} Mbit/s {scope}"
+    return f"{link.latency * 1000:g} ms, {link.bytes_per_second * 8 / 1e6:g} Mbit/s {scope}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +67,7 @@ class NetworkFigures:
     """Cold first uses at each link (`describe`), and streamed epochs from the Hub at each latency beside local files.
 
     Contenders: each config (`image`, `pixels`), each in the one-file layout (`image_one_file`, ...) and the `PEERS`
-    the run took. Streams: `{config}_{where}_{workers}w`, where is `hub` or `hub_one_file`.
-    """
+    the run took. Streams: `{config}_{where}_{workers}w`, where is `hub` or `hub_one_file`."""
 
     datasets_import_seconds: float | None  # before each cold load, left out of its seconds
     first_uses: dict[str, dict[str, FirstUse]]  # link -> contender -> its first use
@@ -86,9 +81,8 @@ class NetworkFigures:
 
 @contextlib.contextmanager
 def far_hub(setup: Setup, root: pathlib.Path) -> Iterator[LocalHub]:
-    """One local Hub serving what the push uploads of the copy, the same with the one-file layout's shards (the
-    card's globs match both), and the archives; its `front` sets the link and counts."""
-    root.mkdir(parents=True, exist_ok=True)
+    """One local Hub (in the existing directory `root`) serving what the push uploads of the copy, the same with the
+    one-file layout's shards (the card's globs match both), and the archives; its `front` sets the link and counts."""
     with LocalHub(root) as hub:
         copy = upload_set(setup.repo)
         hub.publish(layout.REPO_ID, copy)
@@ -99,18 +93,12 @@ def far_hub(setup: Setup, root: pathlib.Path) -> Iterator[LocalHub]:
         yield hub
 
 
-def archives_url(hub: LocalHub) -> str:
-    return f"{hub.endpoint}/datasets/{ARCHIVES_REPO_ID}/resolve/main/"
-
-
 def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path, python: str = sys.executable) -> Any:
     """`python -m benchmarks.network_runs COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
     home = tempfile.mkdtemp(prefix="hf-home-", dir=work)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "HUGGINGFACE_"))}
     env |= {"HF_HOME": home, "HF_ENDPOINT": endpoint, "PYTHONPATH": str(layout.PROJECT_ROOT)}
-    env |= dict.fromkeys(
-        ("HF_HUB_DISABLE_TELEMETRY", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"), "1"
-    )
+    env |= dict.fromkeys(QUIET_CHILD, "1")
     return run_json([python, "-m", "benchmarks.network_runs", *command], env, CHILD_TIMEOUT, cwd=home)
 
 
@@ -118,104 +106,76 @@ def cold_first_use(
     hub: LocalHub, links: Sequence[Link], setup: Setup, *, keras_style: bool, torchvision_python: pathlib.Path | None
 ) -> dict[str, Any]:
     """`NetworkFigures`' first-use fields: each first use at each link, medians of `setup.repeat` runs taking turns.
-
-    Each run must see every example (each split's rows, or the archives' labels), or the section fails.
-    """
+    Each run must see every example (each split's rows, or the archives' labels), or the section fails."""
     expected_rows = sum(a.num_examples for a in setup.archives if a.kind == "labels")
+    archives_url = f"{hub.endpoint}/datasets/{ARCHIVES_REPO_ID}/resolve/main/"
     contenders: dict[str, tuple[str, list[str]]] = {}  # name -> the python that runs it, its command
     for config, key in CONFIG_KEYS.items():
         contenders[key] = (sys.executable, ["cold-load", layout.REPO_ID, config])
         contenders[f"{key}_one_file"] = (sys.executable, ["cold-load", ONE_FILE_REPO_ID, config])
-    if keras_style:
+    if keras_style:  # a peer writes the archives into ".", its child's working directory: a new one each run
         table = json.dumps([{"filename": a.filename, "kind": a.kind} for a in setup.archives])
-        contenders["keras_style"] = (sys.executable, ["keras-style", archives_url(hub), table])
+        contenders["keras_style"] = (sys.executable, ["keras-style", archives_url, table, "."])
     if torchvision_python:
-        contenders["torchvision"] = (str(torchvision_python), ["torchvision", archives_url(hub)])
+        contenders["torchvision"] = (str(torchvision_python), ["torchvision", archives_url, "."])
     found: dict[str, Any] = {"datasets_import_seconds": None, "first_uses": {}, "cold_ratios": {}, "keras_ratios": {}}
     for link in links:
-        hub.front.link, name_of_link = link, describe(link)
+        hub.front.link, at = link, describe(link)
         seconds: dict[str, list[float]] = {name: [] for name in contenders}
-        counts: dict[str, Mapping[str, int]] = {}
-        for _ in range(setup.repeat):
-            for name, (python, command) in contenders.items():
-                if name in PEERS:  # a peer writes the archives into a scratch directory
-                    command = [*command, tempfile.mkdtemp(prefix="first-use-", dir=setup.work)]
-                hub.front.reset_counts()
-                answer = run_child(command, hub.endpoint, setup.work, python)
-                counts[name] = hub.front.counts
-                if answer["rows"] != expected_rows:
-                    raise RuntimeError(f"{name} saw {answer['rows']} examples at {name_of_link}, not {expected_rows}")
-                seconds[name].append(answer["seconds"])
-                found["datasets_import_seconds"] = answer.get("import_seconds", found["datasets_import_seconds"])
-        uses = {
-            name: FirstUse(statistics.median(values), runs.request_count(counts[name]), counts[name]["connections"])
-            for name, values in seconds.items()
-        }
-        found["first_uses"][name_of_link] = uses
-        found["cold_ratios"][name_of_link] = {
-            k: uses[k].seconds / uses[f"{k}_one_file"].seconds for k in CONFIG_KEYS.values()
-        }
+        uses: dict[str, FirstUse] = {}
+        for name, (python, command) in [*contenders.items()] * setup.repeat:  # taking turns
+            hub.front.reset_counts()
+            answer = run_child(command, hub.endpoint, setup.work, python)
+            if answer["rows"] != expected_rows:
+                raise RuntimeError(f"{name} saw {answer['rows']} examples at {at}, not {expected_rows}")
+            seconds[name].append(answer["seconds"])
+            counts = hub.front.counts  # after the last turn: the median of all runs, the last one's counts
+            uses[name] = FirstUse(statistics.median(seconds[name]), runs.request_count(counts), counts["connections"])
+            found["datasets_import_seconds"] = answer.get("import_seconds", found["datasets_import_seconds"])
+        found["first_uses"][at] = uses
+        found["cold_ratios"][at] = {k: uses[k].seconds / uses[f"{k}_one_file"].seconds for k in CONFIG_KEYS.values()}
         if keras_style:
-            found["keras_ratios"][name_of_link] = {
-                k: uses[k].seconds / uses["keras_style"].seconds for k in CONFIG_KEYS.values()
-            }
+            found["keras_ratios"][at] = {k: uses[k].seconds / uses["keras_style"].seconds for k in CONFIG_KEYS.values()}
     return found
 
 
 def hub_streaming(
     hub: LocalHub, setup: Setup, latencies: Sequence[float], workers: Sequence[int], *, with_one_file: bool
 ) -> dict[str, Any]:
-    """`NetworkFigures`' stream fields: the card's streams from the far Hub, and from local files in the same child.
-
-    The local runs take turns with the Hub's in one process: a local rate from another process differed from
-    this one's by up to a third between runs on a quiet machine.
-    """
-    sources = {"hub": layout.REPO_ID, "local": str(setup.repo)} | (
-        {"hub_one_file": ONE_FILE_REPO_ID} if with_one_file else {}
-    )
+    """`NetworkFigures`' stream fields: the card's streams from the far Hub, and from local files taking turns with
+    them in the same child: a local rate from another process differed by up to a third on a quiet machine."""
+    sources = {"hub_": layout.REPO_ID, "": str(setup.repo)}  # by infix, in names `{config}_{infix}{workers}w`
+    sources |= {"hub_one_file_": ONE_FILE_REPO_ID} if with_one_file else {}
+    twins = {f"{key}_{count}w": f"{key}_hub_{count}w" for key in CONFIG_KEYS.values() for count in workers}
     found: dict[str, Any] = {"hub_stream_rates": {}, "hub_stream_requests": {}, "local_stream_rates": {}}
     for latency in latencies:
         hub.front.link = Link(latency)
-        streams = {  # the child's name of each run -> where it reads from, and the run
-            f"{key}_{count}w" if where == "local" else f"{key}_{where}_{count}w": (
-                where,
-                {"repo": source, "config": config, "workers": count},
-            )
+        streams = [  # the child's runs, local files' at the first latency only
+            {"name": f"{key}_{infix}{count}w", "repo": source, "config": config, "workers": count}
             for config, key in CONFIG_KEYS.items()
             for count in workers
-            for where, source in sources.items()
-            if where != "local" or latency == latencies[0]
-        }
-        runs_json = json.dumps([{"name": name, **run} for name, (_, run) in streams.items()])
-        command = ["stream-epochs", runs_json, str(setup.repeat), hub.endpoint + COUNTS_PATH]
+            for infix, source in sources.items()
+            if infix or latency == latencies[0]
+        ]
+        command = ["stream-epochs", json.dumps(streams), str(setup.repeat), hub.endpoint + COUNTS_PATH]
         answer = run_child(command, hub.endpoint, setup.work)
+        rates = {name: rows / answer["seconds"][name] for name, rows in answer["rows"].items()}
         at = f"{latency * 1000:g} ms"
-        found["hub_stream_rates"][at], found["hub_stream_requests"][at] = {}, {}
-        for name, (where, _) in streams.items():
-            rate = answer["rows"][name] / answer["seconds"][name]
-            if where == "local":
-                found["local_stream_rates"][name] = rate
-            else:
-                found["hub_stream_rates"][at][name] = rate
-                found["hub_stream_requests"][at][name] = answer["requests"][name]
-    at_zero = found["hub_stream_rates"].get("0 ms", {})
-    found["hub_stream_ratios"] = {
-        f"{key}_{count}w": at_zero[f"{key}_hub_{count}w"] / found["local_stream_rates"][f"{key}_{count}w"]
-        for key in CONFIG_KEYS.values()
-        for count in workers
-        if f"{key}_hub_{count}w" in at_zero
-    }
+        found["hub_stream_rates"][at] = {name: rate for name, rate in rates.items() if name not in twins}
+        found["hub_stream_requests"][at] = {name: answer["requests"][name] for name in found["hub_stream_rates"][at]}
+        found["local_stream_rates"] |= {name: rate for name, rate in rates.items() if name in twins}
+    at_zero, local = found["hub_stream_rates"].get("0 ms", {}), found["local_stream_rates"]
+    found["hub_stream_ratios"] = {name: at_zero[twin] / local[name] for name, twin in twins.items() if twin in at_zero}
     return found
 
 
 def measure(setup: Setup) -> NetworkFigures | None:
     """Cold first uses and Hub streams at the run's links (`setup.long`: the whole grid)."""
-    if setup.archive_dir is None or not OLAH_CLI.exists():
-        setup.unavailable["network"] = (
-            "no local copy of the archives to serve beside the copy (pass --data-dir)"
-            if setup.archive_dir is None
-            else "olah is not installed (it comes with the `test` extra)"
-        )
+    if setup.archive_dir is None:
+        setup.unavailable["network"] = "no local copy of the archives to serve beside the copy (pass --data-dir)"
+        return None
+    if not OLAH_CLI.exists():
+        setup.unavailable["network"] = "olah is not installed (it comes with the `test` extra)"
         return None
     extent = "long" if setup.long else "default"
     with far_hub(setup, pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))) as hub:
@@ -223,10 +183,6 @@ def measure(setup: Setup) -> NetworkFigures | None:
                               torchvision_python=setup.torchvision_python)  # fmt: skip
         streams = hub_streaming(hub, setup, STREAM_LATENCIES[extent], STREAM_WORKERS[extent], with_one_file=setup.long)
     return NetworkFigures(**cold, **streams)
-
-
-def _first_use(use: FirstUse | None) -> str:
-    return "" if use is None else f"{use.seconds:.2f} s ({use.requests} req., {use.connections} conn.)"
 
 
 def first_use_table(f: NetworkFigures) -> str:
@@ -237,13 +193,13 @@ def first_use_table(f: NetworkFigures) -> str:
     header += [PEERS[name] for name in peers] + (["ratio to Keras-style"] if f.keras_ratios else [])
     rows = []
     for link, uses in f.first_uses.items():
+        cell = {k: f"{use.seconds:.2f} s ({use.requests} req., {use.connections} conn.)" for k, use in uses.items()}
         for config, name in CONFIG_KEYS.items():
             ratio = f.cold_ratios[link][name]
             target = report.verdict_if_target(("network", "cold_ratios", link, name), ratio)
-            cells = [link, f"`{config}`", _first_use(uses[name]), _first_use(uses[f"{name}_one_file"]),
-                     report.ratio(ratio), target, *(_first_use(uses[peer]) for peer in peers)]  # fmt: skip
-            cells += [report.ratio(f.keras_ratios[link][name])] if f.keras_ratios else []
-            rows.append(report.row(*cells))
+            keras = [report.ratio(f.keras_ratios[link][name])] if f.keras_ratios else []
+            cells = [link, f"`{config}`", cell[name], cell[f"{name}_one_file"], report.ratio(ratio), target]
+            rows.append(report.row(*cells, *(cell[peer] for peer in peers), *keras))
     return report.table(header, "llrrrl" + "r" * (len(header) - 6), rows)
 
 
@@ -260,14 +216,12 @@ def hub_stream_table(f: NetworkFigures) -> str:
                 rates = [f.hub_stream_rates[at].get(stream) for at in latencies]
                 if not any(rates):
                     continue
-                mine = where == "hub"  # the local run and the target belong to this copy's own layout
-                local = f.local_stream_rates.get(f"{name}_{workers}w") if mine else None
-                ratio = f.hub_stream_ratios.get(f"{name}_{workers}w") if mine else None
-                target = report.verdict_if_target(("network", "hub_stream_ratios", f"{name}_{workers}w"), ratio)
-                requests = f.hub_stream_requests[latencies[-1]].get(stream)
-                rows.append(report.row(label, str(workers), report.rate(local), *map(report.rate, rates),
-                                       "" if ratio is None else report.ratio(ratio), target if mine else "",
-                                       "" if requests is None else str(requests)))  # fmt: skip
+                local = f"{name}_{workers}w" if where == "hub" else None  # local files, target: this layout's only
+                ratio = f.hub_stream_ratios.get(local)
+                rows.append(report.row(label, str(workers), report.rate(f.local_stream_rates.get(local)),
+                                       *map(report.rate, rates), "" if ratio is None else report.ratio(ratio),
+                                       report.verdict_if_target(("network", "hub_stream_ratios", local), ratio),
+                                       str(f.hub_stream_requests[latencies[-1]].get(stream, ""))))  # fmt: skip
     return report.table(header, "lrr" + "r" * len(latencies) + "rlr", rows)
 
 

@@ -1,15 +1,8 @@
 """The network section's runs, each in a fresh process as a new notebook or job would start (`benchmarks.network`).
 
-`python -m benchmarks.network_runs COMMAND ARGS...` prints one JSON answer:
-
-- `cold-load REPO CONFIG`: import `datasets` and load every split of a config;
-- `keras-style URL ARCHIVES DIR`: what `keras.datasets.fashion_mnist.load_data()` does on first use;
-- `torchvision URL DIR`: torchvision's own `FashionMNIST(download=True)` (with the python of its environment);
-- `stream-epochs RUNS REPEAT COUNTS_URL`: streamed epochs of the card's recipes from the Hub, taking turns, and the
-  requests of each, read from the front's counts.
-
-It imports only the standard library at start-up: a peer's run does not pay for `datasets`, and a cold load
-times its own `import datasets`.
+`python -m benchmarks.network_runs COMMAND ARGS...` runs the function of that name (`cold-load`: `cold_load`, ...) on
+ARGS and prints its JSON answer. It imports only the standard library at start-up: a peer's run does not pay for
+`datasets`, and a cold load times its own `import datasets`.
 """
 
 from __future__ import annotations
@@ -33,9 +26,8 @@ def cold_load(repo_id: str, config: str) -> dict[str, Any]:
 
     imported = time.perf_counter()
     loaded = datasets.load_dataset(repo_id, config)
-    done = time.perf_counter()
-    rows = sum(split.num_rows for split in loaded.values())
-    return {"seconds": done - imported, "import_seconds": imported - STARTED, "rows": rows}
+    seconds = time.perf_counter() - imported
+    return {"seconds": seconds, "import_seconds": imported - STARTED, "rows": sum(loaded.num_rows.values())}
 
 
 def keras_style(base_url: str, archives: str, directory: str) -> dict[str, Any]:
@@ -73,21 +65,20 @@ def stream_epochs(runs: Sequence[Mapping[str, Any]], repeat: int, counts_url: st
     times: dict[str, list[float]] = {run["name"]: [] for run in runs}
     rows: dict[str, int] = {}
     requests: dict[str, int] = {}
-    for _ in range(repeat):
-        for run in runs:
-            before = front_counts(counts_url)
-            started = time.perf_counter()
-            rows[run["name"]] = sum(len(labels) for _, labels in recipe[run["config"]](run["repo"], run["workers"]))
-            times[run["name"]].append(time.perf_counter() - started)
-            requests[run["name"]] = request_count(front_counts(counts_url)) - request_count(before)
+    for run in [*runs] * repeat:  # taking turns
+        before = requests_so_far(counts_url)
+        started = time.perf_counter()
+        rows[run["name"]] = sum(len(labels) for _, labels in recipe[run["config"]](run["repo"], run["workers"]))
+        times[run["name"]].append(time.perf_counter() - started)
+        requests[run["name"]] = requests_so_far(counts_url) - before
     seconds = {name: statistics.median(values) for name, values in times.items()}
     return {"seconds": seconds, "rows": rows, "requests": requests}
 
 
-def front_counts(url: str) -> dict[str, int]:
-    """The far Hub front's counts, asked of it over HTTP (not counted as a request)."""
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
+def requests_so_far(counts_url: str) -> int:
+    """The far Hub front's requests counted so far, asked of it over HTTP (not counted as a request)."""
+    with urllib.request.urlopen(counts_url, timeout=30) as response:
+        return request_count(json.loads(response.read()))
 
 
 def request_count(counts: Mapping[str, int]) -> int:
