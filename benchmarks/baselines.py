@@ -121,8 +121,7 @@ def blocks(results: Sequence[Result], command: str) -> tuple[str, str]:
         f"{100 * (r.accuracy - r.baseline.published):+.1f} points | {r.runs} | {r.seconds:.0f} |"
         for r in results
     ]
-    version = importlib.metadata.version("scikit-learn")
-    lines += ["", f"Reproduce with `{command}` (scikit-learn {version}, 2 cores)."]
+    lines += ["", f"Reproduce with `{command}` (scikit-learn {importlib.metadata.version('scikit-learn')}, 2 cores)."]
     return report.table(("classifier", "paper", "this copy"), "lrr", rows, card_caption), "\n".join(lines)
 
 

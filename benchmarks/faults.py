@@ -1,11 +1,11 @@
 """What a Hub fault costs a streamed epoch (`tests/test_stream_faults.py` shows it stays whole): the card's PNG stream
 of the test split from the tests' local Hub, clean, then with its middle Parquet read failing as each fault. The cost
-is huggingface_hub's wait (`HF_HUB_DOWNLOAD_TIMEOUT` left as users have it); one round by default: the waits are fixed.
-"""
+is huggingface_hub's wait (`HF_HUB_DOWNLOAD_TIMEOUT` as users have it); one round by default: the waits are fixed."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tempfile
 
 from benchmarks import copies, loops, report
@@ -46,25 +46,21 @@ def measure_here(setup: Setup) -> FaultFigures:
     from scripts.push_to_hub import upload_set
 
     rounds = setup.repeat if setup.long else 1
-    root = tempfile.mkdtemp(prefix="faulty-hub-", dir=setup.work)
     num_examples = copies.num_rows(setup.repo, SPLIT)
-    with LocalHub(root) as hub, clients_pointed_at(hub.endpoint):
+    with LocalHub(tempfile.mkdtemp(prefix="faulty-hub-", dir=setup.work)) as hub, clients_pointed_at(hub.endpoint):
         hub.publish(layout.REPO_ID, upload_set(setup.repo))
 
-        def clean_epoch() -> float:  # the test split through the card's PNG stream, its Parquet reads counted afresh
-            hub.front.faults = None
-            return epoch_seconds(loops.png_stream_batches(layout.REPO_ID, WORKERS, split=SPLIT), num_examples)
-
-        def faulted_epoch(kind: str) -> float:  # the middle read failing as `kind`: still every example, once
-            with hub.front.failing(Faults(FaultKind(kind), first=max(1, reads // 2))):
-                seconds = epoch_seconds(loops.png_stream_batches(layout.REPO_ID, WORKERS, split=SPLIT), num_examples)
-                if hub.front.faults_served != 1:
-                    raise RuntimeError(f"the {kind} fault was served {hub.front.faults_served} times, not once")
+        def epoch(kind: str) -> float:  # the card's PNG stream of the test split: clean ("none"), or a read failing
+            # Setting the faults recounts the Parquet reads; a fault falls on the middle one of a clean epoch's.
+            hub.front.faults = None if kind == "none" else Faults(FaultKind(kind), first=max(1, reads // 2))
+            seconds = epoch_seconds(loops.png_stream_batches(layout.REPO_ID, WORKERS, split=SPLIT), num_examples)
+            if kind != "none" and hub.front.faults_served != 1:
+                raise RuntimeError(f"the {kind} fault was served {hub.front.faults_served} times, not once")
             return seconds
 
-        clean = clean_epoch()  # also warms the process: imports, the Hub's metadata
+        clean = epoch("none")  # also warms the process: imports, the Hub's metadata
         reads = hub.front.data_reads
-        runs = {"none": clean_epoch} | {kind: lambda kind=kind: faulted_epoch(kind) for kind in KINDS}
+        runs = {name: functools.partial(epoch, name) for name in ("none", *KINDS)}
         times = interleaved_medians(runs, rounds, taken={"none": [clean]})
     costs = {kind: times[kind] - times["none"] for kind in KINDS}
     return FaultFigures(times, costs, reads, num_examples, rounds)

@@ -133,20 +133,17 @@ def speed_run(setup: Setup, plan: Plan, name: str, kind: str, in_memory: dataset
 def first_step_run(setup: Setup, plan: Plan, name: str, checkpoint: pathlib.Path | None) -> float:
     """Seconds from before the stream and the Trainer are made to the first step, fresh or resumed from `checkpoint`
     (copied first: a resumed run saves and rotates checkpoints in its output directory)."""
-    steps = (int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint else 0) + 2
-    args = arguments(setup, plan, fashion_mnist.NAME, name, steps)
+    start_batch = int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint else 0
+    args = arguments(setup, plan, fashion_mnist.NAME, name, start_batch + 2)
     output = pathlib.Path(args.output_dir)
-    if checkpoint is not None:
-        shutil.copytree(checkpoint, output / checkpoint.name)
+    expected = None if checkpoint is None else str(shutil.copytree(checkpoint, output / checkpoint.name))
     clock = StepClock()
     start = time.perf_counter()
     trainer = train_trainer.make_trainer(args, callbacks=[clock])
     resume_from = train_trainer.last_complete_checkpoint(str(output)) if checkpoint else None
-    if checkpoint is not None and resume_from != str(output / checkpoint.name):
-        raise RuntimeError(f"resumed from {resume_from}, expected {checkpoint.name}")
     trainer.train(resume_from_checkpoint=resume_from)
-    if checkpoint is not None and trainer.train_dataset.start_batch != steps - 2:
-        raise RuntimeError(f"the stream started at batch {trainer.train_dataset.start_batch}, not {steps - 2}")
+    if (resume_from, trainer.train_dataset.start_batch) != (expected, start_batch):
+        raise RuntimeError(f"resumed from {resume_from} at batch {trainer.train_dataset.start_batch}, not {expected}")
     shutil.rmtree(output, ignore_errors=True)
     return clock.times[0] - start
 
