@@ -1,12 +1,9 @@
-"""What every benchmark section runs in: its `Setup`, the clocks, interleaved medians and fresh processes.
-
-A `Section(name, measure, table)`: `measure(setup)` returns a frozen dataclass of the section's figures (None
-if it had nothing to measure here), `table(figures)` renders them as Markdown for `benchmarks/RESULTS.md`.
-"""
+"""What every benchmark section runs in: its `Setup`, the clocks, interleaved medians and fresh processes."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import importlib.metadata
 import json
@@ -29,7 +26,6 @@ import fashion_mnist
 Figures = TypeVar("Figures")  # a section's frozen dataclass of figures
 
 VERSIONS_OF = ("datasets", "huggingface_hub", "pyarrow", "pillow", "numpy", "torch", "keras")
-UNITS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,11 +51,11 @@ class Setup:
 
 @dataclasses.dataclass(frozen=True)
 class Section(Generic[Figures]):
-    """One part of the benchmark: `measure` takes the setup and gives figures, `table` renders them for the report."""
+    """A part of the benchmark: `measure` gives its figures (None if nothing to measure here), `table` the report's."""
 
     name: str
     measure: Callable[[Setup], Figures | None]
-    table: Callable[[Figures], str]
+    table: Callable[[Figures], str]  # Markdown for `benchmarks/RESULTS.md`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +64,7 @@ class SectionTime:
 
     seconds: float
     cpu_seconds: float
-    background_cores: float | None
+    background_cores: float | None  # on a shared 2-core machine, whether a scaling figure means anything
 
 
 def seconds(run: Callable[[], object]) -> float:
@@ -80,52 +76,41 @@ def seconds(run: Callable[[], object]) -> float:
 def interleaved_medians(
     runs: Mapping[str, Callable[[], float]], repeat: int, taken: Mapping[str, Sequence[float]] | None = None
 ) -> dict[str, float]:
-    """Median of each run's seconds, the runs taking turns (a, b, a, b, ...) so background load hits all alike.
-
-    `taken`: seconds of runs already done just before, which count as their first rounds.
-    """
+    """Median of each run's seconds, the runs taking turns (a, b, a, b, ...) so background load hits all alike;
+    `taken`: seconds of runs already done just before, which count as their first rounds."""
     samples: dict[str, list[float]] = {name: list((taken or {}).get(name, ())) for name in runs}
     for round_ in range(repeat):
         for name, run in runs.items():
-            if round_ >= len((taken or {}).get(name, ())):
+            if len(samples[name]) <= round_:
                 samples[name].append(run())
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
 @dataclasses.dataclass(frozen=True)
 class CpuClock:
-    """CPU seconds spent so far by the whole machine, and by this process and its finished children.
-
-    Two readings tell how many cores other processes kept busy: on a shared 2-core machine that decides
-    whether a scaling figure means anything.
-    """
+    """CPU seconds so far of the whole machine, and of this process and its finished children: from two readings,
+    how many cores other processes kept busy."""
 
     wall: float
-    machine_busy: float | None  # None where /proc/stat is not available (not Linux)
+    machine_busy: float | None  # all cores since boot, from /proc/stat; None where there is none (not Linux)
     own: float
 
     @classmethod
     def read(cls) -> CpuClock:
         usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-        return cls(time.perf_counter(), _machine_busy_seconds(), sum(u.ru_utime + u.ru_stime for u in usage))
+        try:
+            with open("/proc/stat", encoding="ascii") as file:
+                user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, file.readline().split()[1:9])
+            machine_busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            machine_busy = None
+        return cls(time.perf_counter(), machine_busy, sum(u.ru_utime + u.ru_stime for u in usage))
 
     def since(self, start: CpuClock) -> SectionTime:
-        """What happened between `start` and this reading: wall and own CPU seconds, other processes' cores."""
         wall, own = self.wall - start.wall, self.own - start.own
         if self.machine_busy is None or start.machine_busy is None:
             return SectionTime(wall, own, None)
         return SectionTime(wall, own, max(0.0, (self.machine_busy - start.machine_busy - own) / wall))
-
-
-def _machine_busy_seconds() -> float | None:
-    """Busy CPU time of all cores since boot: user, nice, system, irq, softirq and steal from /proc/stat."""
-    try:
-        with open("/proc/stat", encoding="ascii") as file:
-            fields = [int(value) for value in file.readline().split()[1:9]]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / UNITS_PER_SECOND
 
 
 def measured(section: Section[Figures], setup: Setup) -> tuple[Figures | None, SectionTime]:
@@ -150,15 +135,11 @@ def epoch_seconds(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], num_exam
 
 
 def in_fresh_process(measure: Callable[[Setup], Figures], setup: Setup) -> Figures:
-    """Run `measure(setup)` in a new interpreter, the way a training script starts.
-
-    DataLoader workers forked from this process, once the build and decode sections have grown its heap, ran up
-    to a third slower (copy-on-write faults on the inherited heap), which is not what a training script sees.
-    """
-    context = multiprocessing.get_context("spawn")
-    start_method = multiprocessing.get_start_method()
+    """Run `measure(setup)` in a new interpreter, the way a training script starts: DataLoader workers forked from
+    this process, its heap grown by the build and decode sections, ran up to a third slower (copy-on-write)."""
+    spawn = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=_prepare_child, initargs=(start_method,)
+        max_workers=1, mp_context=spawn, initializer=_prepare_child, initargs=(multiprocessing.get_start_method(),)
     ) as pool:
         return pool.submit(measure, setup).result()
 
@@ -189,12 +170,10 @@ def quiet_datasets() -> None:
 
 def machine() -> dict[str, Any]:
     """What the figures were taken on: cores, Python and the versions of the libraries involved."""
-    versions = {}
+    versions: dict[str, str | None] = dict.fromkeys(VERSIONS_OF)
     for name in VERSIONS_OF:
-        try:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
     return {
         "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),

@@ -1,7 +1,5 @@
 """The card's Performance table: each row this copy's way against what a user would pick instead, both measured in
-the same run, and their ratio. No targets or verdicts: those are the maintainers', in `benchmarks/RESULTS.md`. A row
-the run did not take is left out, so a partial run gives a shorter table rather than empty cells.
-"""
+the same run, and their ratio. No targets or verdicts: those are the maintainers', in `benchmarks/RESULTS.md`."""
 
 from __future__ import annotations
 
@@ -10,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from benchmarks import report
-
-HEADER = ("what you do", "this copy", "what you would use instead", "ratio")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +51,6 @@ BENCHMARK_ROWS = (
 
 
 def table(figures: Mapping[str, Any], rows: Sequence[Headline]) -> str:
-    """The Markdown table of the rows taken, from `{section: its figures}`; empty if none was."""
+    """The Markdown table of the rows taken from `{section: its figures}` (fewer rows, not empty cells); "" if none."""
     taken = [report.row(*cells) for cells in (headline.cells(figures) for headline in rows) if cells]
-    return report.table(HEADER, "lrlr", taken)
+    return report.table(("what you do", "this copy", "what you would use instead", "ratio"), "lrlr", taken)

@@ -1,13 +1,9 @@
 """`python -m benchmarks`: every section of `SECTIONS`, then the report and the card's headline.
 
-    python -m benchmarks --data-dir DIR [--torchvision-python PYTHON] [--long] [--repeat N] [--section NAME ...]
-                         [--json PATH] [--update-card [README]]
-
-Each figure is the median of repeated runs, set beside a floor or an alternative measured in the same run,
-taking turns so that a slow spell of the machine hits both alike: absolute times depend on the machine, the
-ratios carry over. By default every target is measured in minutes on 2 cores; `--long` adds the rows given for
-context and more runs per figure.
-"""
+Each figure is the median of repeated runs, set beside a floor or an alternative measured in the same run, taking turns
+so that a slow spell of the machine hits both alike: absolute times depend on the machine, the ratios carry over. By
+default every target is measured in minutes on 2 cores; `--long` adds the rows given for context and more runs per
+figure."""
 
 from __future__ import annotations
 
@@ -16,7 +12,6 @@ import dataclasses
 import json
 import logging
 import pathlib
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -41,6 +36,7 @@ SECTIONS = (
     Section("faults", faults.measure, faults.table),  # what a Hub fault mid-epoch costs a stream
     Section("bytes", sizes.measure, sizes.table),
 )
+SECTION_TABLES = {section.name: section.table for section in SECTIONS}
 # /proc/stat counts in 10 ms ticks: over a shorter section (the bytes section takes milliseconds) the load is noise.
 LOAD_WINDOW = 0.5  # seconds
 REPEAT = 3  # runs per figure by default: the median of 3 still drops one slow spell
@@ -61,11 +57,6 @@ class Results:
     machine: dict[str, Any]
     unavailable: dict[str, str]  # what could not be measured -> why
 
-    def as_json(self) -> dict[str, Any]:
-        """Every figure as plain JSON (`--json`): the only place the figures are flattened."""
-        figures = {name: dataclasses.asdict(value) for name, value in self.figures.items()}
-        return dataclasses.asdict(self) | {"figures": figures}
-
 
 def run_benchmark(
     work: pathlib.Path,
@@ -77,8 +68,7 @@ def run_benchmark(
     torchvision_python: pathlib.Path | None = None,
     sections: Sequence[Section] = SECTIONS,
 ) -> Results:
-    """`sections` in `work` (a scratch directory), after the setup (the copies every section reads, made from
-    `builder_kwargs` for `build.build_repo`); the figures, the machine and what could not run."""
+    """`sections` after the setup (the copies they read, made from `builder_kwargs` in `work`, a scratch directory)."""
     repeat = repeat or (LONG_REPEAT if long else REPEAT)
     start = CpuClock.read()
     setup = copies.prepare(work, builder_kwargs, repeat=repeat, long=long)
@@ -89,18 +79,17 @@ def run_benchmark(
     figures: dict[str, Any] = {}
     for section in sections:
         logger.info("measuring %s", section.name)
-        found, times[section.name] = measured(section, setup)
+        found, took = measured(section, setup)
         if found is not None:
             figures[section.name] = found
-        logger.info("%s took %.0f s (%.0f s of CPU)", section.name, times[section.name].seconds,
-                    times[section.name].cpu_seconds)  # fmt: skip
+        times[section.name] = took
+        logger.info("%s took %.0f s (%.0f s of CPU)", section.name, took.seconds, took.cpu_seconds)
     return Results(figures, times, [section.name for section in sections], repeat, long,
                    CpuClock.read().wall - start.wall, machine(), setup.unavailable)  # fmt: skip
 
 
 def blocks(results: Results) -> dict[str, str]:
-    """The report's generated blocks by name (the prose around them is Markdown in `benchmarks/RESULTS.md`): the
-    run, each section that ran (its tables; empty if it measured nothing), the machine's load."""
+    """The report's generated blocks by name: the run, each section that ran ("" if it measured nothing), the load."""
     info = results.machine
     versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items() if version)
     extent = "the long run (`--long`)" if results.long else (
@@ -117,20 +106,14 @@ def blocks(results: Results) -> dict[str, str]:
     return {"run": run, **tables, "background": background(results)}
 
 
-SECTION_TABLES = {section.name: section.table for section in SECTIONS}
-
-
 def background(results: Results) -> str:
     """How long the run took, and how busy other processes kept the machine during each section."""
     took = f"The run took {results.run_seconds / 60:.1f} minutes."
-    loads = [
-        (name, results.times[name].background_cores)
-        for name in results.sections
-        if name in results.figures and results.times[name].seconds >= LOAD_WINDOW
-    ]
-    if any(value is None for _, value in loads):
+    times = {name: results.times[name] for name in results.sections if name in results.figures}
+    loads = {name: spent.background_cores for name, spent in times.items() if spent.seconds >= LOAD_WINDOW}
+    if None in loads.values():
         return f"{took} Other processes' load was not measured (no /proc/stat)."
-    listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads)
+    listed = ", ".join(f"{value:.1f} ({name})" for name, value in loads.items())
     return f"{took} Other processes kept busy on average {listed} of the {results.machine['usable_cores']} cores."
 
 
@@ -139,13 +122,10 @@ def markdown(results: Results) -> str:
     return "\n\n".join(filter(None, blocks(results).values()))
 
 
-def write_card(readme: pathlib.Path, results: Results) -> None:
-    """The card's Performance block: the headline comparisons only."""
+def write_card_and_report(readme: pathlib.Path, path: pathlib.Path, results: Results) -> None:
+    """The card's Performance block (the headline comparisons only), and each generated block of the report at
+    `path`, where a section that measured nothing says so."""
     card.write_block(readme, "performance", headline.table(results.figures, headline.BENCHMARK_ROWS))
-
-
-def write_report(path: pathlib.Path, results: Results) -> None:
-    """Each generated block of `benchmarks/RESULTS.md`; a section that measured nothing says so."""
     for name, text in blocks(results).items():
         card.write_block(path, name, text or NOT_MEASURED)
 
@@ -190,12 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for figure, reason in results.unavailable.items():  # for the maintainer: the report leaves such rows out
         logger.warning("not measured: %s (%s)", figure, reason)
     if args.json:
-        args.json.write_text(json.dumps(results.as_json(), indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(dataclasses.asdict(results), indent=2) + "\n", encoding="utf-8")
     if args.update_card:
-        write_card(args.update_card, results)
-        write_report(args.report, results)
+        write_card_and_report(args.update_card, args.report, results)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
