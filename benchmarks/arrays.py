@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import datasets
 import numpy as np
-from PIL import Image as PILImage
 
 import fashion_mnist
 from benchmarks import copies, harness, loops, report
@@ -39,13 +37,15 @@ def measure(setup: harness.Setup) -> ArrayFigures:
     split = "train" if setup.long else "test"
     pngs, images = copies.read_pngs(setup.repo, split), load(split=split)
     decoded = SameArray()
-    runs = {"pil_floor": decoded.timed("bare PIL decoding", lambda: decode_pngs(pngs))}
+    runs = {"pil_floor": decoded.timed("bare PIL decoding", lambda: loops.decode_pngs(pngs))}
     runs["png"] = decoded.timed("the PNG recipe", lambda: arrays_png.to_arrays(images)[0])
     if setup.long:
-        runs["png_numpy_format"] = decoded.timed('with_format("numpy")', lambda: loops.png_array_numpy_format(images))
+        runs["png_numpy_format"] = decoded.timed(
+            'with_format("numpy")', lambda: images.with_format("numpy")["image"][:]
+        )
     train = decoded if setup.long else SameArray()
     if setup.archive_dir is None:  # the pixels recipe is checked against bare PIL's array
-        train.expected = decode_pngs(copies.read_pngs(setup.repo, "train"))
+        train.expected = loops.decode_pngs(copies.read_pngs(setup.repo, "train"))
     else:
         archive_dir, archives = setup.archive_dir, setup.archives
         runs["keras_floor"] = train.timed("gunzip", lambda: loops.keras_style_split(archive_dir, archives, "train")[0])
@@ -78,10 +78,6 @@ class SameArray:
             return elapsed
 
         return run
-
-
-def decode_pngs(pngs: Sequence[bytes]) -> np.ndarray:
-    return np.stack([np.asarray(PILImage.open(io.BytesIO(png))) for png in pngs])
 
 
 def check_same_pixels(what: str, images: np.ndarray, expected: np.ndarray) -> None:

@@ -6,7 +6,6 @@ turns, and prints each run's median seconds as one JSON line. SPEC: `benchmarks.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import pathlib
 import struct
@@ -19,12 +18,11 @@ import datasets
 import numpy as np
 import torch
 import torchvision
-from PIL import Image as PILImage
 from torchvision.transforms import ToTensor
 
 import fashion_mnist
 from benchmarks import loops
-from benchmarks.harness import epoch_seconds, interleaved_medians, seconds
+from benchmarks.harness import epoch_seconds, interleaved_medians, quiet_datasets, seconds
 from recipes import dataloader_png, torch_in_memory
 
 BATCH = 256
@@ -56,10 +54,6 @@ def png_dataloader(split: datasets.Dataset, num_workers: int) -> loops.Batches:
         yield batch["pixel_values"], batch["labels"]
 
 
-def decode_pil(pngs: list[bytes]) -> np.ndarray:
-    return np.stack([np.asarray(PILImage.open(io.BytesIO(data))) for data in pngs])
-
-
 def decode_zlib(pngs: list[bytes]) -> np.ndarray:
     """A filter-0, one-IDAT, 8-bit grayscale PNG (what the builder writes) is zlib over rows each led by a 0 byte."""
     rows = []
@@ -77,7 +71,7 @@ def runs(spec: Mapping[str, Any]) -> dict[str, Callable[[], float]]:
     pixels = datasets.load_dataset(spec["repo"], fashion_mnist.PIXELS, **load)
     tensors = torch_in_memory.to_tensors(pixels)
     pngs = [image["bytes"] for image in images.cast_column("image", datasets.Image(decode=False))["image"]]
-    if not np.array_equal(decode_pil(pngs), decode_zlib(pngs)):
+    if not np.array_equal(loops.decode_pngs(pngs), decode_zlib(pngs)):
         raise RuntimeError("the zlib decode of the PNGs differs from PIL's: the builder's PNGs changed shape")
     n = len(pixels)
 
@@ -90,7 +84,7 @@ def runs(spec: Mapping[str, Any]) -> dict[str, Callable[[], float]]:
         "pixels_card": lambda: epoch_seconds(torch_in_memory.shuffled_batches(*tensors), n),
         "image_plain": lambda: epoch_seconds(plain_loader(images, 2), n),
         "image_card": lambda: epoch_seconds(png_dataloader(images, 2), n),
-        "decode_pil": lambda: seconds(lambda: decode_pil(pngs)),
+        "decode_pil": lambda: seconds(lambda: loops.decode_pngs(pngs)),
         "decode_zlib": lambda: seconds(lambda: decode_zlib(pngs)),
     }
     if spec["long"]:
@@ -109,8 +103,7 @@ def runs(spec: Mapping[str, Any]) -> dict[str, Callable[[], float]]:
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     spec["archive_dir"] = pathlib.Path(spec["archive_dir"])
-    datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    quiet_datasets()
     medians = interleaved_medians(runs(spec), spec["repeat"])
     versions = {"torchvision": torchvision.__version__, "torch": torch.__version__, "datasets": datasets.__version__}
     print(json.dumps({"versions": versions, "seconds": medians}))

@@ -91,9 +91,7 @@ def figures(
         stream_rates={name: num_examples / value for name, value in streams.items()},
         stream_ratios={name: value / torchvision for name, value in streams.items()},
         stream_scaling={
-            name: streams[f"{name}_1w"] / streams[f"{name}_2w"]
-            for name in STREAMS
-            if f"{name}_1w" in streams and f"{name}_2w" in streams
+            name: streams[f"{name}_1w"] / streams[f"{name}_2w"] for name in STREAMS if f"{name}_1w" in streams
         },
         decode_seconds={name: seconds[name] for name in DECODES},
     )
@@ -101,25 +99,26 @@ def figures(
 
 def table(f: EpochFigures) -> str:
     versions = ", ".join(f"{name} {version}" for name, version in f.versions.items())
-    reference = f"{TORCHVISION}, 2 workers: {report.seconds(f.torchvision_seconds)}"
-    rows = [
-        report.row(what, report.seconds(f.epoch_seconds[name]), reference if i == 0 else "the same",
-                   report.ratio(f.epoch_ratios[name]),
-                   target(("epoch_ratios", name), f.epoch_ratios[name]))
-        for i, (name, what) in enumerate((name, what) for name, what in ROWS.items() if name in f.epoch_seconds)
-    ]  # fmt: skip
+    compared = f"{TORCHVISION}, 2 workers: {report.seconds(f.torchvision_seconds)}"
+    rows = []
+    for name, what in ROWS.items():
+        if name in f.epoch_seconds:
+            ratio = f.epoch_ratios[name]
+            cells = [report.seconds(f.epoch_seconds[name]), compared, report.ratio(ratio)]
+            rows.append(report.row(what, *cells, target(("epoch_ratios", name), ratio)))
+            compared = "the same"
     if "torchvision_0w" in f.epoch_seconds:
-        rows.append(report.row(f"{TORCHVISION}, no workers", report.seconds(f.epoch_seconds["torchvision_0w"]), "",
-                               "", ""))  # fmt: skip
-    rows += [
-        report.row(f"decoding the train split's PNGs: {what}", report.seconds(f.decode_seconds[name]), "the same",
-                   report.ratio(f.decode_seconds[name] / f.torchvision_seconds), "")
-        for name, what in DECODES.items()
-    ]  # fmt: skip
+        rows.append(
+            report.row(f"{TORCHVISION}, no workers", report.seconds(f.epoch_seconds["torchvision_0w"]), "", "", "")
+        )
+    for name, what in DECODES.items():
+        spent, what = f.decode_seconds[name], f"decoding the train split's PNGs: {what}"
+        rows.append(
+            report.row(what, report.seconds(spent), "the same", report.ratio(spent / f.torchvision_seconds), "")
+        )
     caption = f"{versions}; the median of {f.repeat} runs, taking turns:"
-    return report.table(("this copy", "measured", "compared with", "ratio", "target"), "lrlrl", rows, caption) + (
-        "\n\n" + stream_table(f)
-    )
+    header = ("this copy", "measured", "compared with", "ratio", "target")
+    return report.table(header, "lrlrl", rows, caption) + "\n\n" + stream_table(f)
 
 
 def stream_table(f: EpochFigures) -> str:

@@ -9,8 +9,8 @@ import pytest
 
 import fashion_mnist
 from benchmarks import build
-from benchmarks.arrays import decode_pngs
 from benchmarks.harness import Setup
+from benchmarks.loops import decode_pngs
 from tests.helpers import synthetic
 
 
