@@ -4,8 +4,6 @@ The `pixels` figure includes `load_dataset` (from a filled cache), as Keras' inc
 Decoding costs the same per image, so the decode target takes the test split; `--long` the train split, adding
 `.with_format("numpy")` (not in the card). Keras' own `load_data()` is timed once, by `benchmarks.frameworks`."""
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 import time

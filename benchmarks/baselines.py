@@ -4,8 +4,6 @@ Each classifier is a row of the paper's Table 3 (arXiv:1708.07747v2), pixels sta
 data comes through `load_dataset(repo, "pixels")` (a local Hub or a folder serves too). A few minutes on 2 cores.
 """
 
-from __future__ import annotations
-
 import argparse
 import dataclasses
 import importlib.metadata

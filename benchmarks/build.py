@@ -2,8 +2,6 @@
 every image as PNG once, in one process, which no build can skip. That costs about the same per image, so by default
 it is timed on every `FLOOR_STRIDE`-th image and scaled up; `--long` encodes them all and adds the 1-process build."""
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 import io

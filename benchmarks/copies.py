@@ -1,7 +1,5 @@
 """The copies every benchmark section reads, made once per run (`prepare`), and how the sections read them."""
 
-from __future__ import annotations
-
 import itertools
 import logging
 import pathlib

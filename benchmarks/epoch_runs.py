@@ -3,8 +3,6 @@ that holds torchvision, the checkout on PYTHONPATH. It times the real torchvisio
 turns, and prints each run's median seconds as one JSON line. SPEC: `benchmarks.epochs.measure`'s.
 """
 
-from __future__ import annotations
-
 import gzip
 import json
 import pathlib

@@ -4,8 +4,6 @@ The loops run in `benchmarks.epoch_runs`, taking turns, with the python of an en
 (`--torchvision-python`; torchvision 0.29 needs a torch the project's environment does not hold).
 """
 
-from __future__ import annotations
-
 import dataclasses
 import json
 import os
@@ -117,8 +115,7 @@ def table(f: EpochFigures) -> str:
             report.row(what, report.seconds(spent), "the same", report.ratio(spent / f.torchvision_seconds), "")
         )
     caption = f"{versions}; the median of {f.repeat} runs, taking turns:"
-    header = ("this copy", "measured", "compared with", "ratio", "target")
-    return report.table(header, "lrlrl", rows, caption) + "\n\n" + stream_table(f)
+    return report.comparison_table(rows, caption) + "\n\n" + stream_table(f)
 
 
 def stream_table(f: EpochFigures) -> str:

@@ -2,8 +2,6 @@
 of the test split from the tests' local Hub, clean, then with its middle Parquet read failing as each fault. The cost
 is huggingface_hub's wait (`HF_HUB_DOWNLOAD_TIMEOUT` as users have it); one round by default: the waits are fixed."""
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 import tempfile

@@ -3,8 +3,6 @@
 keras|jax ARGS_JSON` (`__main__` below; it prints the medians as one JSON line): Keras reads `KERAS_HOME` and its
 backend when imported, and JAX is not in every environment. Ray is not timed: a local cluster alone starts slower."""
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 import importlib.util

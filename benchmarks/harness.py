@@ -1,7 +1,5 @@
 """What every benchmark section runs in: its `Setup`, the clocks, interleaved medians and fresh processes."""
 
-from __future__ import annotations
-
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -16,7 +14,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import datasets
 import torch
@@ -96,7 +94,7 @@ class CpuClock:
     own: float
 
     @classmethod
-    def read(cls) -> CpuClock:
+    def read(cls) -> Self:
         usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
         try:
             with open("/proc/stat", encoding="ascii") as file:
@@ -106,7 +104,7 @@ class CpuClock:
             machine_busy = None
         return cls(time.perf_counter(), machine_busy, sum(u.ru_utime + u.ru_stime for u in usage))
 
-    def since(self, start: CpuClock) -> SectionTime:
+    def since(self, start: Self) -> SectionTime:
         wall, own = self.wall - start.wall, self.own - start.own
         if self.machine_busy is None or start.machine_busy is None:
             return SectionTime(wall, own, None)

@@ -1,8 +1,6 @@
 """The card's Performance table: each row this copy's way against what a user would pick instead, both measured in
 the same run, and their ratio. No targets or verdicts: those are the maintainers', in `benchmarks/RESULTS.md`."""
 
-from __future__ import annotations
-
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any

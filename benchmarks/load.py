@@ -1,7 +1,5 @@
 """`load_dataset` of the local copy (the default config, both splits): into a fresh cache, and from a filled one."""
 
-from __future__ import annotations
-
 import dataclasses
 import pathlib
 import tempfile

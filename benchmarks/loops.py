@@ -4,8 +4,6 @@ The card's recipes are the files of `recipes/`, imported here: the benchmark tim
 card shows, never a copy of it. A loader yields `(x, y)`, `x` float32 `(n, 1, 28, 28)` in [0, 1].
 """
 
-from __future__ import annotations
-
 import gzip
 import io
 import pathlib

@@ -7,8 +7,6 @@ each run is a fresh process with an empty `HF_HOME` (`benchmarks.network_runs`):
 layout, one file a split) and the `PEERS`' downloads; then the card's streams beside the same recipe on local files.
 """
 
-from __future__ import annotations
-
 import contextlib
 import dataclasses
 import json

@@ -5,8 +5,6 @@ ARGS and prints its JSON answer. It imports only the standard library at start-u
 `datasets`, and a cold load times its own `import datasets`.
 """
 
-from __future__ import annotations
-
 import gzip
 import json
 import pathlib

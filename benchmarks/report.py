@@ -1,7 +1,5 @@
 """The benchmark's targets, the project's numbers in one place, and the pieces of every section's table."""
 
-from __future__ import annotations
-
 import argparse
 import operator
 import pathlib
@@ -103,9 +101,11 @@ def table(header: Sequence[str], alignments: str, rows: Sequence[str], caption: 
     return "\n".join([*([caption, ""] if caption else []), row(*header), rule, *rows])
 
 
-def comparison_table(rows: Sequence[str], *, subject: str = "this copy", measure: str = "measured") -> str:
+def comparison_table(
+    rows: Sequence[str], caption: str = "", *, subject: str = "this copy", measure: str = "measured"
+) -> str:
     """The table most sections give: a figure, what it is compared with, the ratio of the two and its target."""
-    return table((subject, measure, "compared with", "ratio", "target"), "lrlrl", rows)
+    return table((subject, measure, "compared with", "ratio", "target"), "lrlrl", rows, caption)
 
 
 def positive_int(text: str) -> int:

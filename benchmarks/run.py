@@ -5,8 +5,6 @@ so that a slow spell of the machine hits both alike: absolute times depend on th
 default every target is measured in minutes on 2 cores; `--long` adds the rows given for context and more runs per
 figure."""
 
-from __future__ import annotations
-
 import argparse
 import dataclasses
 import json

@@ -1,7 +1,5 @@
 """What users download: each config's Parquet bytes, against the archives, the one-file layout and each other."""
 
-from __future__ import annotations
-
 import dataclasses
 
 import fashion_mnist

@@ -3,8 +3,6 @@ memory; a resumed run's seconds to its first step against a fresh run's (the exa
 window: re-reading would cost more the later it is); the stream state's bytes. In a fresh interpreter (torch's threads
 are per process)."""
 
-from __future__ import annotations
-
 import argparse
 import collections
 import dataclasses
@@ -169,4 +167,4 @@ def table(f: TrainerFigures) -> str:
     speed = "one run each" if f.speed_runs == 1 else f"the median of {f.speed_runs} runs"
     resumes = f"seconds to the first step, the median of {f.resume_runs} runs"
     caption = f"Batches of {f.batch_size}; steps per second over {f.timed_steps} steps, {speed}; {resumes}:"
-    return report.table(("this copy", "measured", "compared with", "ratio", "target"), "lrlrl", rows, caption)
+    return report.comparison_table(rows, caption)
