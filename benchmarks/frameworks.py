@@ -19,14 +19,17 @@ import datasets
 import fashion_mnist
 from benchmarks import harness, loops, report
 from recipes import keras_load_data
+from scripts import layout
 
-PROJECT_ROOT = pathlib.Path(__file__).resolve().parents[1]
 TIMEOUT = 600  # seconds for a child run
-SKIP_KERAS = "frameworks_keras"  # `--skip-keras` puts this in `setup.unavailable`, with its reason
+FRAMEWORKS = {  # name -> what to do where it is missing, and the figure its card's seconds are set against
+    "keras": ("Keras is not installed (`pip install keras`; it runs on the torch backend)", "keras_own_seconds"),
+    "jax": ('JAX is not installed (`pip install "jax[cpu]"`)', "jax_floor_seconds"),
+}
 
 
 class Unavailable(Exception):
-    """A framework that cannot run here (no local archives, not installed, skipped); the reason is reported."""
+    """A framework that cannot run here (no local archives, not installed); the reason is reported."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,39 +46,32 @@ class FrameworkFigures:  # medians in seconds; None for a framework that could n
 def measure(setup: harness.Setup) -> FrameworkFigures | None:
     """Every framework's figures; one that cannot run is named in `setup.unavailable` with its reason."""
     figures: dict[str, float] = {}
-    for name, bench in BENCHES.items():
+    for name in FRAMEWORKS:
         try:
-            figures |= bench(setup)
+            figures |= bench(name, setup)
         except Unavailable as reason:
             setup.unavailable[f"frameworks_{name}"] = str(reason)
     return FrameworkFigures(**figures) if figures else None
 
 
-def bench_keras(setup: harness.Setup) -> dict[str, float]:
-    if SKIP_KERAS in setup.unavailable:
-        raise Unavailable(setup.unavailable[SKIP_KERAS])
-    figures = run_child("keras", setup, "Keras is not installed (`pip install keras`; it runs on the torch backend)")
-    return figures | {"keras_card_ratio": figures["keras_card_seconds"] / figures["keras_own_seconds"]}
-
-
-def bench_jax(setup: harness.Setup) -> dict[str, float]:
-    figures = run_child("jax", setup, 'JAX is not installed (`pip install "jax[cpu]"`)')
-    return figures | {"jax_card_ratio": figures["jax_card_seconds"] / figures["jax_floor_seconds"]}
-
-
-def run_child(name: str, setup: harness.Setup, not_installed: str) -> dict[str, float]:
-    """This module's `__main__` for `name`; the recipes load with the default cache, set to the warm one."""
+def bench(name: str, setup: harness.Setup) -> dict[str, float]:
+    """This module's `__main__` for `name` (the recipes load with the default cache, set to the warm one): its
+    medians, and the card's seconds over the framework's own way's."""
+    not_installed, reference = FRAMEWORKS[name]
     if setup.archive_dir is None:
         raise Unavailable("no local copy of the archives (pass --data-dir)")
     if importlib.util.find_spec(name) is None:
         raise Unavailable(not_installed)
     own = keras_environment(setup.archive_dir, setup.work) if name == "keras" else {"JAX_PLATFORMS": "cpu"}
-    env = {**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), "PYTHONPATH": str(PROJECT_ROOT), **own}
+    env = {**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), "PYTHONPATH": str(layout.PROJECT_ROOT), **own}
     args = {"repo": str(setup.repo), "archive_dir": str(setup.archive_dir), "repeat": setup.repeat}
     try:
-        return harness.run_json([sys.executable, "-m", "benchmarks.frameworks", name, json.dumps(args)], env, TIMEOUT)
+        figures = harness.run_json(
+            [sys.executable, "-m", "benchmarks.frameworks", name, json.dumps(args)], env, TIMEOUT
+        )
     except harness.ChildFailed as failure:
         raise Unavailable(f"the child process failed: {str(failure).strip().splitlines()[-1]}") from failure
+    return figures | {f"{name}_card_ratio": figures[f"{name}_card_seconds"] / figures[reference]}
 
 
 def keras_environment(archive_dir: pathlib.Path, work: pathlib.Path) -> dict[str, str]:
@@ -130,7 +126,6 @@ def jax_runs(args: Mapping[str, Any]) -> dict[str, Callable[[], object]]:
     }
 
 
-BENCHES = {"keras": bench_keras, "jax": bench_jax}
 RUNS = {"keras": keras_runs, "jax": jax_runs}
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The loops more than one section times: the card's streams, bare PIL decoding, and Keras' way to the arrays.
 
-The card's recipes are the files of `recipes/`, imported here: the benchmark times the code the
-card shows, never a copy of it. A loader yields `(x, y)`, `x` float32 `(n, 1, 28, 28)` in [0, 1].
+The card's recipes are the files of `recipes/`, imported: the benchmark times the code the card shows, never a copy
+of it. A loader yields `(x, y)`, `x` float32 `(n, 1, 28, 28)` in [0, 1].
 """
 
 import gzip

@@ -1,10 +1,8 @@
 """First use over the network: a cold `load_dataset` and a streamed epoch from a Hub that seems far away.
 
 Every user meets the copy through the Hub, where a request costs tens to hundreds of milliseconds, and every Colab
-session or CI job starts with an empty cache; loopback figures hide that. So the local Hub (olah behind `local_hub`'s
-front, which counts requests) serves the copy over a `Link` that holds each request one round trip and caps bandwidth;
-each run is a fresh process with an empty `HF_HOME` (`benchmarks.network_runs`): a cold load of each config (this
-layout, one file a split) and the `PEERS`' downloads; then the card's streams beside the same recipe on local files.
+session or CI job starts with an empty cache; loopback figures hide that. So the local Hub serves the copy over a
+`Link` (a round trip held per request, bandwidth capped), each run a fresh process with an empty `HF_HOME`.
 """
 
 import contextlib

@@ -1,9 +1,6 @@
 """`python -m benchmarks`: every section of `SECTIONS`, then the report and the card's headline.
 
-Each figure is the median of repeated runs, set beside a floor or an alternative measured in the same run, taking turns
-so that a slow spell of the machine hits both alike: absolute times depend on the machine, the ratios carry over. By
-default every target is measured in minutes on 2 cores; `--long` adds the rows given for context and more runs per
-figure."""
+Each figure is a median of runs taking turns with what it is compared with (`benchmarks/RESULTS.md` says why)."""
 
 import argparse
 import dataclasses
@@ -62,7 +59,6 @@ def run_benchmark(
     *,
     repeat: int | None = None,
     long: bool = False,
-    with_keras: bool = True,
     torchvision_python: pathlib.Path | None = None,
     sections: Sequence[Section] = SECTIONS,
 ) -> Results:
@@ -71,8 +67,6 @@ def run_benchmark(
     start = CpuClock.read()
     setup = copies.prepare(work, builder_kwargs, repeat=repeat, long=long)
     setup = dataclasses.replace(setup, torchvision_python=torchvision_python)
-    if not with_keras:
-        setup.unavailable[frameworks.SKIP_KERAS] = "skipped (--skip-keras)"
     times = {"setup": CpuClock.read().since(start)}
     figures: dict[str, Any] = {}
     for section in sections:
@@ -143,7 +137,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--torchvision-python", type=pathlib.Path, metavar="PYTHON",
                         help="the python of an environment holding torchvision (make compat's vision environment): "
                         "the epochs section and torchvision's first use; left out without it")  # fmt: skip
-    parser.add_argument("--skip-keras", action="store_true", help="do not time keras.datasets.fashion_mnist")
     args = parser.parse_args(argv)
     if args.section and args.update_card:
         parser.error("--update-card writes every section's table: run without --section to update the card")
@@ -162,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_datasets()
     with tempfile.TemporaryDirectory(prefix="fashion-mnist-benchmark-") as work:
         results = run_benchmark(pathlib.Path(work), build.source_kwargs(args), repeat=args.repeat, long=args.long,
-                                with_keras=not args.skip_keras, torchvision_python=args.torchvision_python,
+                                torchvision_python=args.torchvision_python,
                                 sections=chosen_sections(args.section))  # fmt: skip
     print(markdown(results))
     for figure, reason in results.unavailable.items():  # for the maintainer: the report leaves such rows out

@@ -1,7 +1,6 @@
 """The `transformers` Trainer as examples/train_trainer.py runs it: steps per second on the stream against the split in
-memory; a resumed run's seconds to its first step against a fresh run's (the exact stream starts at the checkpoint's
-window: re-reading would cost more the later it is); the stream state's bytes. In a fresh interpreter (torch's threads
-are per process)."""
+memory; a resumed run's seconds to its first step against a fresh run's; the stream state's bytes. In a fresh
+interpreter (torch's threads are per process)."""
 
 import argparse
 import collections

@@ -22,7 +22,7 @@ def setup(bench_setup: Setup) -> Setup:
 
 
 def test_keras_figures(setup: Setup) -> None:
-    figures = frameworks.bench_keras(setup)
+    figures = frameworks.bench("keras", setup)
     assert figures["keras_own_seconds"] > 0 and figures["keras_card_seconds"] > 0
     assert figures["keras_card_ratio"] == pytest.approx(figures["keras_card_seconds"] / figures["keras_own_seconds"])
     table = frameworks.table(frameworks.FrameworkFigures(**figures))
@@ -38,20 +38,14 @@ def test_jax_missing_is_reported_not_raised(setup: Setup) -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed here")
 def test_jax_figures(setup: Setup) -> None:
-    figures = frameworks.bench_jax(setup)
+    figures = frameworks.bench("jax", setup)
     assert min(figures[f"jax_{name}_seconds"] for name in ("floor", "card", "format")) > 0
-
-
-def test_keras_is_skipped_with_its_reason_when_asked(setup: Setup) -> None:
-    setup.unavailable[frameworks.SKIP_KERAS] = "skipped (--skip-keras)"
-    with pytest.raises(Unavailable, match="skipped"):
-        frameworks.bench_keras(setup)
 
 
 def test_no_archives_is_unavailable(setup: Setup) -> None:
     setup = dataclasses.replace(setup, archive_dir=None)
     with pytest.raises(Unavailable, match="no local copy of the archives"):
-        frameworks.bench_keras(setup)
+        frameworks.bench("keras", setup)
     assert frameworks.table(frameworks.FrameworkFigures()) == ""
 
 
@@ -63,4 +57,4 @@ def test_the_childs_medians_take_turns_and_keep_each_runs_seconds() -> None:
 
 
 def test_each_framework_the_section_times_has_a_child_run() -> None:
-    assert set(frameworks.RUNS) == set(frameworks.BENCHES)
+    assert set(frameworks.RUNS) == set(frameworks.FRAMEWORKS)
