@@ -1,7 +1,7 @@
 """`python -m benchmarks`: the benchmark's command line (`benchmarks/run.py`).
 
-The network section downloads `org/fashion_mnist` from a Hub on 127.0.0.1: a scratch HF_HOME, set here before
-`datasets` and `huggingface_hub` read it on import, keeps that copy out of the user's Hugging Face cache.
+The faults section streams `org/fashion_mnist` from a Hub on 127.0.0.1: a scratch HF_HOME, set here before `datasets`
+and `huggingface_hub` read it on import, keeps what they cache of it out of the user's Hugging Face cache.
 """
 
 import atexit

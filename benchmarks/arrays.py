@@ -92,13 +92,12 @@ def table(f: ArrayFigures) -> str:
     pil = f"bare PIL decoding of the same PNGs: {report.seconds(f.decode_floor_seconds)}"
     rows = [
         report.row("`pixels`, the train split: `load_dataset` (cached) + the card's recipe",
-                   report.seconds(f.array_seconds_pixels), keras, report.ratio(f.array_ratio_pixels),
-                   report.verdict(("arrays", "array_ratio_pixels"), f.array_ratio_pixels)),
+                   report.seconds(f.array_seconds_pixels), keras, *report.judged(f, ("arrays", "array_ratio_pixels"))),
         report.row(f"{pngs}: the card's recipe (PNG bytes, one decoding loop)", report.seconds(f.decode_seconds), pil,
-                   report.ratio(f.decode_ratio), report.verdict(("arrays", "decode_ratio"), f.decode_ratio)),
+                   *report.judged(f, ("arrays", "decode_ratio"))),
     ]  # fmt: skip
     if f.decode_seconds_numpy_format is not None:
         rows.append(report.row(f'{pngs}: `.with_format("numpy")["image"][:]`',
                                report.seconds(f.decode_seconds_numpy_format), "the same",
-                               report.ratio(f.decode_ratio_numpy_format), ""))  # fmt: skip
+                               *report.judged(f, ("arrays", "decode_ratio_numpy_format"))))  # fmt: skip
     return report.comparison_table(rows)

@@ -63,11 +63,10 @@ def build_seconds(setup: harness.Setup, num_proc: int) -> float:
 def table(f: BuildFigures) -> str:
     sample = "all images" if f.encode_floor_stride == 1 else f"every {f.encode_floor_stride}th image, scaled up"
     floor = f"PIL PNG-encoding {sample}, 1 process: {report.seconds(f.encode_floor_seconds)}"
-    builds = [("1 process", f.build_seconds_1proc, f.build_ratio_1proc, ("build", "build_ratio_1proc")),
-              ("2 processes", f.build_seconds_2proc, f.build_ratio_2proc, ("build", "build_ratio_2proc"))]  # fmt: skip
+    builds = {"1 process": f.build_seconds_1proc, "2 processes": f.build_seconds_2proc}
     rows = [
-        report.row(what, report.seconds(value), floor, report.ratio(ratio), report.verdict_if_target(key, ratio))
-        for what, value, ratio, key in builds
+        report.row(what, report.seconds(value), floor, *report.judged(f, ("build", f"build_ratio_{what[0]}proc")))
+        for what, value in builds.items()
         if value is not None
     ]
     return report.comparison_table(rows, subject="build")

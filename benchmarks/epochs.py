@@ -101,9 +101,8 @@ def table(f: EpochFigures) -> str:
     rows = []
     for name, what in ROWS.items():
         if name in f.epoch_seconds:
-            ratio = f.epoch_ratios[name]
-            cells = [report.seconds(f.epoch_seconds[name]), compared, report.ratio(ratio)]
-            rows.append(report.row(what, *cells, target(("epoch_ratios", name), ratio)))
+            judged = report.judged(f, ("epochs", "epoch_ratios", name))
+            rows.append(report.row(what, report.seconds(f.epoch_seconds[name]), compared, *judged))
             compared = "the same"
     if "torchvision_0w" in f.epoch_seconds:
         rows.append(
@@ -121,19 +120,14 @@ def table(f: EpochFigures) -> str:
 def stream_table(f: EpochFigures) -> str:
     rows = []
     for name, what in STREAMS.items():
-        ratio, scaling = f.stream_ratios.get(f"{name}_2w"), f.stream_scaling.get(name)
-        if ratio is None:
+        if f"{name}_2w" not in f.stream_ratios:
             continue
         rates = [report.rate(f.stream_rates.get(f"{name}_{n}w")) for n in WORKER_COUNTS]
-        scaled = ["" if scaling is None else report.ratio(scaling), target(("stream_scaling", name), scaling)]
-        rows.append(
-            report.row(what, *rates, *scaled, report.ratio(ratio), target(("stream_ratios", f"{name}_2w"), ratio))
-        )
+        scaling = f.stream_scaling.get(name)  # given where both 1 and 2 workers were taken
+        scaled = ["" if scaling is None else report.ratio(scaling)]
+        scaled.append(report.verdict_if_target(("epochs", "stream_scaling", name), scaling))
+        rows.append(report.row(what, *rates, *scaled, *report.judged(f, ("epochs", "stream_ratios", f"{name}_2w"))))
     caption = f"The same epoch streamed from local files, in {f.train_files} files, examples per second:"
     header = ("stream", *(report.workers(n) for n in WORKER_COUNTS), "2 workers / 1", "target",
               "epoch time / torchvision's, 2 workers", "target")  # fmt: skip
     return report.table(header, "lrrrrlrl", rows, caption)
-
-
-def target(figure: tuple[str, ...], value: float | None) -> str:
-    return report.verdict_if_target(("epochs", *figure), value)

@@ -68,7 +68,6 @@ class NetworkFigures:
     datasets_import_seconds: float | None  # before each cold load, left out of its seconds
     first_uses: dict[str, dict[str, FirstUse]]  # link -> contender -> its first use
     cold_ratios: dict[str, dict[str, float]]  # link -> config -> seconds / the one-file layout's
-    keras_ratios: dict[str, dict[str, float]]  # link -> config -> seconds / the Keras-style run's (`--long`)
     hub_stream_rates: dict[str, dict[str, float]]  # latency ("0 ms") -> stream -> examples per second
     hub_stream_requests: dict[str, dict[str, int]]  # latency -> stream -> requests an epoch
     local_stream_rates: dict[str, float]  # `{config}_{workers}w` -> examples per second from local files
@@ -114,7 +113,7 @@ def cold_first_use(
         contenders["keras_style"] = (sys.executable, ["keras-style", archives_url, table, "."])
     if torchvision_python:
         contenders["torchvision"] = (str(torchvision_python), ["torchvision", archives_url, "."])
-    found: dict[str, Any] = {"datasets_import_seconds": None, "first_uses": {}, "cold_ratios": {}, "keras_ratios": {}}
+    found: dict[str, Any] = {"datasets_import_seconds": None, "first_uses": {}, "cold_ratios": {}}
     for link in links:
         hub.front.link, at = link, describe(link)
         seconds: dict[str, list[float]] = {name: [] for name in contenders}
@@ -130,8 +129,6 @@ def cold_first_use(
             found["datasets_import_seconds"] = answer.get("import_seconds", found["datasets_import_seconds"])
         found["first_uses"][at] = uses
         found["cold_ratios"][at] = {k: uses[k].seconds / uses[f"{k}_one_file"].seconds for k in CONFIG_KEYS.values()}
-        if keras_style:
-            found["keras_ratios"][at] = {k: uses[k].seconds / uses["keras_style"].seconds for k in CONFIG_KEYS.values()}
     return found
 
 
@@ -186,15 +183,14 @@ def first_use_table(f: NetworkFigures) -> str:
     files = " / ".join(f"{count} {split}" for split, count in fashion_mnist.NUM_SHARDS.items())
     peers = [name for name in PEERS if name in next(iter(f.first_uses.values()), {})]
     header = ["link", "config", f"this copy ({files} files)", "one file a split", "ratio", "target"]
-    header += [PEERS[name] for name in peers] + (["ratio to Keras-style"] if f.keras_ratios else [])
+    header += [PEERS[name] for name in peers] + (["ratio to Keras-style"] if "keras_style" in peers else [])
     rows = []
     for link, uses in f.first_uses.items():
         cell = {k: f"{use.seconds:.2f} s ({use.requests} req., {use.connections} conn.)" for k, use in uses.items()}
         for config, name in CONFIG_KEYS.items():
-            ratio = f.cold_ratios[link][name]
-            target = report.verdict_if_target(("network", "cold_ratios", link, name), ratio)
-            keras = [report.ratio(f.keras_ratios[link][name])] if f.keras_ratios else []
-            cells = [link, f"`{config}`", cell[name], cell[f"{name}_one_file"], report.ratio(ratio), target]
+            judged = report.judged(f, ("network", "cold_ratios", link, name))
+            keras = [report.ratio(uses[name].seconds / uses["keras_style"].seconds)] if "keras_style" in peers else []
+            cells = [link, f"`{config}`", cell[name], cell[f"{name}_one_file"], *judged]
             rows.append(report.row(*cells, *(cell[peer] for peer in peers), *keras))
     return report.table(header, "llrrrl" + "r" * (len(header) - 6), rows)
 

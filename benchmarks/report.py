@@ -71,6 +71,13 @@ def verdict_if_target(key: Key, value: float | None) -> str:
     return verdict(key, value) if key in TARGETS else ""
 
 
+def judged(figures: Any, key: Key, digits: int = 2) -> tuple[str, str]:
+    """The ratio and target cells of the figure `key` names in its section's `figures`: the value shown is the value
+    judged, and a key the figures do not have is an error."""
+    value = figure({key[0]: figures}, key)
+    return ratio(value, digits), verdict_if_target(key, value)
+
+
 def seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} s"
 

@@ -27,12 +27,10 @@ def measure(setup: harness.Setup) -> ByteFigures:
 def table(f: ByteFigures) -> str:
     image, archives = f"{f.parquet_bytes:,}", f"the .gz archives: {f.gz_bytes:,}"
     rows = [
-        report.row("`fashion_mnist`", image, archives, report.ratio(f.bytes_ratio_vs_gz), ""),
+        report.row("`fashion_mnist`", image, archives, *report.judged(f, ("bytes", "bytes_ratio_vs_gz"))),
         report.row("", "", f"one file per split (the older layout): {f.parquet_bytes_one_shard:,}",
-                   report.ratio(f.bytes_ratio_vs_one_shard, 3),
-                   report.verdict(("bytes", "bytes_ratio_vs_one_shard"), f.bytes_ratio_vs_one_shard)),
+                   *report.judged(f, ("bytes", "bytes_ratio_vs_one_shard"), digits=3)),
         report.row("both configs", f"{f.parquet_bytes + f.parquet_bytes_pixels:,}", f"`fashion_mnist` alone: {image}",
-                   report.ratio(f.bytes_ratio_two_configs),
-                   report.verdict(("bytes", "bytes_ratio_two_configs"), f.bytes_ratio_two_configs)),
+                   *report.judged(f, ("bytes", "bytes_ratio_two_configs"))),
     ]  # fmt: skip
     return report.comparison_table(rows, subject="config", measure="bytes")

@@ -73,8 +73,7 @@ def measure(setup: Setup) -> TrainerFigures:
 
 
 def measure_here(setup: Setup) -> TrainerFigures:
-    datasets.disable_progress_bars()
-    transformers.logging.set_verbosity_error()
+    transformers.logging.set_verbosity_error()  # `datasets` is quiet in the fresh process
     plan = Plan(copies.num_rows(setup.repo, "train"))
     args = arguments(setup, plan, fashion_mnist.NAME, "checkpoints", plan.checkpoints[-1])
     args.save_total_limit = len(plan.checkpoints)  # one run saves and keeps a checkpoint at each resume's step
@@ -149,15 +148,15 @@ def table(f: TrainerFigures) -> str:
     rows = [
         report.row(f"`{config}`, the stream", f"{f.steps_per_second_stream[name]:.1f} steps/s",
                    f"in memory: {f.steps_per_second_memory[name]:.1f} steps/s (the map beforehand: "
-                   f"{report.seconds(f.prepare_seconds_memory.get(name))})", report.ratio(f.trainer_ratios[name]),
-                   report.verdict(("trainer", "trainer_ratios", name), f.trainer_ratios[name]))
+                   f"{report.seconds(f.prepare_seconds_memory.get(name))})",
+                   *report.judged(f, ("trainer", "trainer_ratios", name)))
         for name, config in CONFIGS.items()
     ]  # fmt: skip
     rows += [
         report.row(f"resumed exactly at step {f.resume_steps[mode]} ({mode}% of an epoch)",
                    report.seconds(f.first_step_seconds_resumed[mode]),
-                   f"a fresh run: {report.seconds(f.first_step_seconds_fresh)}", report.ratio(f.resume_ratios[mode]),
-                   report.verdict(("trainer", "resume_ratios", mode), f.resume_ratios[mode]))
+                   f"a fresh run: {report.seconds(f.first_step_seconds_fresh)}",
+                   *report.judged(f, ("trainer", "resume_ratios", mode)))
         for mode in RESUMES
     ]  # fmt: skip
     state = f.loader_state_bytes
