@@ -98,15 +98,10 @@ def runs(spec: Mapping[str, Any]) -> dict[str, Callable[[], float]]:
     return chosen
 
 
-def main(argv: list[str]) -> int:
-    spec = json.loads(argv[0])
+if __name__ == "__main__":
+    spec = json.loads(sys.argv[1])
     spec["archive_dir"] = pathlib.Path(spec["archive_dir"])
     quiet_datasets()
     medians = interleaved_medians(runs(spec), spec["repeat"])
     versions = {"torchvision": torchvision.__version__, "torch": torch.__version__, "datasets": datasets.__version__}
     print(json.dumps({"versions": versions, "seconds": medians}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

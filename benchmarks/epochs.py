@@ -11,10 +11,8 @@ from collections.abc import Mapping
 
 import fashion_mnist
 from benchmarks import copies, report
-from benchmarks.harness import Setup, run_json
-from scripts import layout
+from benchmarks.harness import Setup, Unavailable, run_json
 
-TIMEOUT = 1800  # seconds for every loop's epochs on a shared machine
 TORCHVISION = "torchvision `FashionMNIST` + `ToTensor()`"
 # In-memory loop -> what the table calls it, in the table's order.
 ROWS = {
@@ -50,11 +48,10 @@ class EpochFigures:
     decode_seconds: dict[str, float]  # `DECODES` -> decoding the train split's PNGs, no batches
 
 
-def measure(setup: Setup) -> EpochFigures | None:
+def measure(setup: Setup) -> EpochFigures:
     if setup.torchvision_python is None or setup.archive_dir is None:
         why = "no --data-dir" if setup.archive_dir is None else "no environment with torchvision (--torchvision-python)"
-        setup.unavailable["epochs"] = why
-        return None
+        raise Unavailable(why)
     work = setup.work / "epochs"
     spec = {
         "archive_dir": str(setup.archive_dir), "archives": [a.filename for a in setup.archives],
@@ -62,10 +59,8 @@ def measure(setup: Setup) -> EpochFigures | None:
         "cache_dir": str(setup.warm_cache), "repeat": setup.repeat, "long": setup.long,
     }  # fmt: skip
     work.mkdir()
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    environment["PYTHONPATH"] = str(layout.PROJECT_ROOT)  # the program imports the recipes from the checkout
     command = [str(setup.torchvision_python), "-m", "benchmarks.epoch_runs", json.dumps(spec)]
-    answer = run_json(command, environment, TIMEOUT, cwd=str(work))
+    answer = run_json(command, os.environ, cwd=str(work))
     files = len(copies.shard_paths(setup.repo, fashion_mnist.NAME, "train"))
     return figures(answer["seconds"], copies.num_rows(setup.repo, "train"), files, answer["versions"], setup.repeat)
 

@@ -7,7 +7,7 @@ import functools
 import tempfile
 
 from benchmarks import copies, loops, report
-from benchmarks.harness import Setup, epoch_seconds, in_fresh_process, interleaved_medians
+from benchmarks.harness import Setup, Unavailable, epoch_seconds, interleaved_medians
 from scripts import layout
 
 SPLIT = "test"
@@ -30,19 +30,12 @@ class FaultFigures:
     rounds: int  # runs per figure
 
 
-def measure(setup: Setup) -> FaultFigures | None:
-    from local_hub import OLAH_CLI
-
-    if not OLAH_CLI.exists():
-        setup.unavailable["faults"] = "olah is not installed (it comes with the `test` extra)"
-        return None
-    return in_fresh_process(measure_here, setup)
-
-
-def measure_here(setup: Setup) -> FaultFigures:
-    from local_hub import FaultKind, Faults, LocalHub, clients_pointed_at
+def measure(setup: Setup) -> FaultFigures:
+    from local_hub import OLAH_CLI, FaultKind, Faults, LocalHub, clients_pointed_at
     from scripts.push_to_hub import upload_set
 
+    if not OLAH_CLI.exists():
+        raise Unavailable("olah is not installed (it comes with the `test` extra)")
     rounds = setup.repeat if setup.long else 1
     num_examples = copies.num_rows(setup.repo, SPLIT)
     with LocalHub(tempfile.mkdtemp(prefix="faulty-hub-", dir=setup.work)) as hub, clients_pointed_at(hub.endpoint):

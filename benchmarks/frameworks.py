@@ -19,17 +19,11 @@ import datasets
 import fashion_mnist
 from benchmarks import harness, loops, report
 from recipes import keras_load_data
-from scripts import layout
 
-TIMEOUT = 600  # seconds for a child run
 FRAMEWORKS = {  # name -> what to do where it is missing, and the figure its card's seconds are set against
     "keras": ("Keras is not installed (`pip install keras`; it runs on the torch backend)", "keras_own_seconds"),
     "jax": ('JAX is not installed (`pip install "jax[cpu]"`)', "jax_floor_seconds"),
 }
-
-
-class Unavailable(Exception):
-    """A framework that cannot run here (no local archives, not installed); the reason is reported."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +43,7 @@ def measure(setup: harness.Setup) -> FrameworkFigures | None:
     for name in FRAMEWORKS:
         try:
             figures |= bench(name, setup)
-        except Unavailable as reason:
+        except harness.Unavailable as reason:
             setup.unavailable[f"frameworks_{name}"] = str(reason)
     return FrameworkFigures(**figures) if figures else None
 
@@ -59,18 +53,17 @@ def bench(name: str, setup: harness.Setup) -> dict[str, float]:
     medians, and the card's seconds over the framework's own way's."""
     not_installed, reference = FRAMEWORKS[name]
     if setup.archive_dir is None:
-        raise Unavailable("no local copy of the archives (pass --data-dir)")
+        raise harness.Unavailable("no local copy of the archives (pass --data-dir)")
     if importlib.util.find_spec(name) is None:
-        raise Unavailable(not_installed)
+        raise harness.Unavailable(not_installed)
     own = keras_environment(setup.archive_dir, setup.work) if name == "keras" else {"JAX_PLATFORMS": "cpu"}
-    env = {**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), "PYTHONPATH": str(layout.PROJECT_ROOT), **own}
+    env = {**os.environ, "HF_DATASETS_CACHE": str(setup.warm_cache), **own}
     args = {"repo": str(setup.repo), "archive_dir": str(setup.archive_dir), "repeat": setup.repeat}
+    command = [sys.executable, "-m", "benchmarks.frameworks", name, json.dumps(args)]
     try:
-        figures = harness.run_json(
-            [sys.executable, "-m", "benchmarks.frameworks", name, json.dumps(args)], env, TIMEOUT
-        )
+        figures = harness.run_json(command, env)
     except harness.ChildFailed as failure:
-        raise Unavailable(f"the child process failed: {str(failure).strip().splitlines()[-1]}") from failure
+        raise harness.Unavailable(f"the child process failed: {str(failure).strip().splitlines()[-1]}") from failure
     return figures | {f"{name}_card_ratio": figures[f"{name}_card_seconds"] / figures[reference]}
 
 
@@ -130,6 +123,6 @@ RUNS = {"keras": keras_runs, "jax": jax_runs}
 
 if __name__ == "__main__":
     name, args = sys.argv[1], json.loads(sys.argv[2])
-    datasets.disable_progress_bars()
+    harness.quiet_datasets()
     keras_load_data.load_data(args["repo"])  # the cache is warm before the first timed run
     print(json.dumps(medians(RUNS[name](args), args["repeat"])))

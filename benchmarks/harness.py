@@ -20,9 +20,11 @@ import datasets
 import torch
 
 import fashion_mnist
+from scripts import layout
 
 Figures = TypeVar("Figures")  # a section's frozen dataclass of figures
 
+TIMEOUT = 1800  # seconds before a child program counts as hung: far above any run seen (the epochs' loops)
 VERSIONS_OF = ("datasets", "huggingface_hub", "pyarrow", "pillow", "numpy", "torch", "keras")
 
 
@@ -49,11 +51,16 @@ class Setup:
 
 @dataclasses.dataclass(frozen=True)
 class Section(Generic[Figures]):
-    """A part of the benchmark: `measure` gives its figures (None if nothing to measure here), `table` the report's."""
+    """A part of the benchmark: `measure` gives its figures (or raises `Unavailable`), `table` the report's."""
 
     name: str
     measure: Callable[[Setup], Figures | None]
     table: Callable[[Figures], str]  # Markdown for `benchmarks/RESULTS.md`
+    fresh_process: bool = False  # measured in a new interpreter, as a training script starts (`in_fresh_process`)
+
+
+class Unavailable(Exception):
+    """Why a section has nothing to measure here: `measured` puts it in `setup.unavailable` under the section's name."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +121,11 @@ class CpuClock:
 def measured(section: Section[Figures], setup: Setup) -> tuple[Figures | None, SectionTime]:
     """Run one section: its figures (None if it had nothing to measure in this run), and what it took."""
     start = CpuClock.read()
-    figures = section.measure(setup)
+    try:
+        figures = in_fresh_process(section.measure, setup) if section.fresh_process else section.measure(setup)
+    except Unavailable as reason:
+        setup.unavailable[section.name] = str(reason)
+        figures = None
     return figures, CpuClock.read().since(start)
 
 
@@ -146,9 +157,12 @@ class ChildFailed(RuntimeError):
     """A child program of the benchmark exited with an error; the message ends with the end of its stderr."""
 
 
-def run_json(command: Sequence[str], env: Mapping[str, str], timeout: float, cwd: str | None = None) -> Any:
-    """Run a child program (a fresh process, as a new notebook or job starts) and read the JSON of its last line."""
-    done = subprocess.run(list(command), env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def run_json(command: Sequence[str], env: Mapping[str, str], timeout: float = TIMEOUT, cwd: str | None = None) -> Any:
+    """Run a child program (a fresh process, as a new notebook or job starts) and read the JSON of its last line. Its
+    environment: `env` less PYTHON* (`command[0]` may be another environment's python), the checkout on PYTHONPATH."""
+    environment = {key: value for key, value in env.items() if not key.startswith("PYTHON")}
+    environment["PYTHONPATH"] = str(layout.PROJECT_ROOT)  # a child program imports the benchmark and recipes from here
+    done = subprocess.run(list(command), env=environment, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise ChildFailed(f"{' '.join(command[1:3])} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

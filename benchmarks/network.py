@@ -19,7 +19,7 @@ from typing import Any
 import fashion_mnist
 from benchmarks import network_runs as runs
 from benchmarks import report
-from benchmarks.harness import Setup, run_json
+from benchmarks.harness import Setup, Unavailable, run_json
 from local_hub import COUNTS_PATH, OLAH_CLI, Link, LocalHub
 from scripts import layout
 from scripts.push_to_hub import upload_set
@@ -28,7 +28,6 @@ ONE_FILE_REPO_ID = "org/fashion_mnist_one_file"  # the same rows, one Parquet fi
 ARCHIVES_REPO_ID = "org/fashion_mnist_archives"  # the four original .gz files, for the peers' downloads
 CONFIG_KEYS = {fashion_mnist.NAME: "image", fashion_mnist.PIXELS: "pixels"}
 PEERS = {"keras_style": "Keras-style (4 archives)", "torchvision": "torchvision `download=True`"}
-CHILD_TIMEOUT = 900.0  # seconds for one child run, far above any run seen
 QUIET_CHILD = ("HF_HUB_DISABLE_TELEMETRY", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS")
 CAP = 100e6 / 8  # 100 Mbit/s in bytes a second: per connection (one TCP stream from a far server), or the user's line
 AIM_LINK = Link(0.1, bytes_per_second=CAP)  # where parallel files should win clearly: a far server, streams capped
@@ -92,9 +91,8 @@ def run_child(command: Sequence[str], endpoint: str, work: pathlib.Path, python:
     """`python -m benchmarks.network_runs COMMAND...` with an empty HF_HOME pointed at `endpoint`; its answer."""
     home = tempfile.mkdtemp(prefix="hf-home-", dir=work)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "HUGGINGFACE_"))}
-    env |= {"HF_HOME": home, "HF_ENDPOINT": endpoint, "PYTHONPATH": str(layout.PROJECT_ROOT)}
-    env |= dict.fromkeys(QUIET_CHILD, "1")
-    return run_json([python, "-m", "benchmarks.network_runs", *command], env, CHILD_TIMEOUT, cwd=home)
+    env |= {"HF_HOME": home, "HF_ENDPOINT": endpoint, **dict.fromkeys(QUIET_CHILD, "1")}
+    return run_json([python, "-m", "benchmarks.network_runs", *command], env, cwd=home)
 
 
 def cold_first_use(
@@ -162,14 +160,12 @@ def hub_streaming(
     return found
 
 
-def measure(setup: Setup) -> NetworkFigures | None:
+def measure(setup: Setup) -> NetworkFigures:
     """Cold first uses and Hub streams at the run's links (`setup.long`: the whole grid)."""
     if setup.archive_dir is None:
-        setup.unavailable["network"] = "no local copy of the archives to serve beside the copy (pass --data-dir)"
-        return None
+        raise Unavailable("no local copy of the archives to serve beside the copy (pass --data-dir)")
     if not OLAH_CLI.exists():
-        setup.unavailable["network"] = "olah is not installed (it comes with the `test` extra)"
-        return None
+        raise Unavailable("olah is not installed (it comes with the `test` extra)")
     extent = "long" if setup.long else "default"
     with far_hub(setup, pathlib.Path(tempfile.mkdtemp(prefix="far-hub-", dir=setup.work))) as hub:
         cold = cold_first_use(hub, COLD_LINKS[extent], setup, keras_style=setup.long,

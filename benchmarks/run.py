@@ -27,8 +27,8 @@ SECTIONS = (
     Section("epochs", epochs.measure, epochs.table),  # against the real torchvision: in memory and streamed
     Section("frameworks", frameworks.measure, frameworks.table),  # Keras and JAX beside their own
     Section("network", network.measure, network.table),  # first use from a far-away Hub
-    Section("trainer", trainer.measure, trainer.table),  # the Trainer on the stream, and resuming it
-    Section("faults", faults.measure, faults.table),  # what a Hub fault mid-epoch costs a stream
+    Section("trainer", trainer.measure, trainer.table, fresh_process=True),  # the Trainer on the stream; resuming it
+    Section("faults", faults.measure, faults.table, fresh_process=True),  # what a Hub fault mid-epoch costs a stream
     Section("bytes", sizes.measure, sizes.table),
 )
 SECTION_TABLES = {section.name: section.table for section in SECTIONS}

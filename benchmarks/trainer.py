@@ -1,6 +1,6 @@
 """The `transformers` Trainer as examples/train_trainer.py runs it: steps per second on the stream against the split in
 memory; a resumed run's seconds to its first step against a fresh run's; the stream state's bytes. In a fresh
-interpreter (torch's threads are per process)."""
+interpreter (`fresh_process` in `run.SECTIONS`: torch's threads are per process)."""
 
 import argparse
 import collections
@@ -17,7 +17,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 import fashion_mnist
 from benchmarks import copies, report
-from benchmarks.harness import Setup, in_fresh_process
+from benchmarks.harness import Setup
 from examples import train_trainer
 
 CONFIGS = {"image": fashion_mnist.NAME, "pixels": fashion_mnist.PIXELS}
@@ -69,10 +69,6 @@ class TrainerFigures:
 
 
 def measure(setup: Setup) -> TrainerFigures:
-    return in_fresh_process(measure_here, setup)
-
-
-def measure_here(setup: Setup) -> TrainerFigures:
     transformers.logging.set_verbosity_error()  # `datasets` is quiet in the fresh process
     plan = Plan(copies.num_rows(setup.repo, "train"))
     args = arguments(setup, plan, fashion_mnist.NAME, "checkpoints", plan.checkpoints[-1])

@@ -17,7 +17,7 @@ def figures(bench_setup: Setup) -> faults.FaultFigures:
     """The section in this process (its forked DataLoader workers inherit the shorter read timeout)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", SHORT_READ_TIMEOUT)
-        return faults.measure_here(bench_setup)
+        return faults.measure(bench_setup)
 
 
 def test_a_clean_epoch_and_one_per_fault_are_timed(figures: faults.FaultFigures) -> None:

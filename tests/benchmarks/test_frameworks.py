@@ -11,8 +11,7 @@ import importlib.util
 import pytest
 
 from benchmarks import frameworks
-from benchmarks.frameworks import Unavailable
-from benchmarks.harness import Setup
+from benchmarks.harness import Setup, Unavailable
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import torch
 
 from benchmarks import harness as bench_harness
 from benchmarks.harness import Section, Setup
+from scripts import layout
 
 
 def setup_of(repeat: int, long: bool) -> Setup:
@@ -66,6 +67,17 @@ def test_a_section_with_nothing_to_measure_gives_none() -> None:
     assert figures is None and took.seconds >= 0
 
 
+def nothing_here(_: Setup) -> None:
+    raise bench_harness.Unavailable("no tool here")
+
+
+@pytest.mark.parametrize("fresh_process", [False, True])
+def test_a_section_that_cannot_measure_says_why_under_its_name(fresh_process: bool) -> None:
+    setup = setup_of(1, long=False)
+    figures, _ = bench_harness.measured(Section("idle", nothing_here, str, fresh_process), setup)
+    assert figures is None and setup.unavailable == {"idle": "no tool here"}
+
+
 def pid_and_repeat(setup: Setup) -> dict[str, float]:
     return {"pid": float(os.getpid()), "repeat": float(setup.repeat)}
 
@@ -107,5 +119,7 @@ def test_setup_fields_the_sections_share() -> None:
 
 def test_run_json_reads_a_childs_last_line_and_a_failure_says_why() -> None:
     assert bench_harness.run_json([sys.executable, "-c", "print('x'); print('[1, 2]')"], os.environ, 60) == [1, 2]
+    path = "import json, os; print(json.dumps(os.environ['PYTHONPATH']))"  # the checkout, whatever this one has
+    assert bench_harness.run_json([sys.executable, "-c", path], {"PYTHONPATH": "elsewhere"}) == str(layout.PROJECT_ROOT)
     with pytest.raises(bench_harness.ChildFailed, match="boom"):
         bench_harness.run_json([sys.executable, "-c", "import sys; sys.exit('boom')"], os.environ, 60)
