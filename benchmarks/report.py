@@ -117,8 +117,7 @@ def comparison_table(
 
 def positive_int(text: str) -> int:
     """An argparse type for a number of runs: 1 or more."""
-    value = int(text)
-    if value < 1:
+    if (value := int(text)) < 1:
         raise argparse.ArgumentTypeError(f"expected a number of runs of at least 1, got {value}")
     return value
 
