@@ -13,7 +13,7 @@ import pathlib
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import fashion_mnist
@@ -115,16 +115,21 @@ def cold_first_use(
     for link in links:
         hub.front.link, at = link, describe(link)
         seconds: dict[str, list[float]] = {name: [] for name in contenders}
-        uses: dict[str, FirstUse] = {}
+        counts: dict[str, Mapping[str, int]] = {}  # the last run's requests by kind, and connections
         for name, (python, command) in [*contenders.items()] * setup.repeat:  # taking turns
             hub.front.reset_counts()
             answer = run_child(command, hub.endpoint, setup.work, python)
             if answer["rows"] != expected_rows:
                 raise RuntimeError(f"{name} saw {answer['rows']} examples at {at}, not {expected_rows}")
             seconds[name].append(answer["seconds"])
-            counts = hub.front.counts  # after the last turn: the median of all runs, the last one's counts
-            uses[name] = FirstUse(statistics.median(seconds[name]), runs.request_count(counts), counts["connections"])
+            counts[name] = hub.front.counts
             found["datasets_import_seconds"] = answer.get("import_seconds", found["datasets_import_seconds"])
+        uses = {
+            name: FirstUse(
+                statistics.median(seconds[name]), runs.request_count(counts[name]), counts[name]["connections"]
+            )
+            for name in contenders
+        }
         found["first_uses"][at] = uses
         found["cold_ratios"][at] = {k: uses[k].seconds / uses[f"{k}_one_file"].seconds for k in CONFIG_KEYS.values()}
     return found
