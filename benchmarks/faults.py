@@ -41,20 +41,30 @@ def measure(setup: Setup) -> FaultFigures:
     with LocalHub(tempfile.mkdtemp(prefix="faulty-hub-", dir=setup.work)) as hub, clients_pointed_at(hub.endpoint):
         hub.publish(layout.REPO_ID, upload_set(setup.repo))
 
-        def epoch(kind: str) -> float:  # the card's PNG stream of the test split: clean ("none"), or a read failing
-            # Setting the faults recounts the Parquet reads; a fault falls on the middle one of a clean epoch's.
-            hub.front.faults = None if kind == "none" else Faults(FaultKind(kind), first=max(1, reads // 2))
-            seconds = epoch_seconds(loops.png_stream_batches(layout.REPO_ID, WORKERS, split=SPLIT), num_examples)
-            if kind != "none" and hub.front.faults_served != 1:
-                raise RuntimeError(f"the {kind} fault was served {hub.front.faults_served} times, not once")
+        def clean_epoch() -> float:
+            hub.front.faults = None  # no fault armed; the Parquet reads are counted from here
+            return epoch_seconds(split_batches(), num_examples)
+
+        clean = clean_epoch()  # also warms the process: imports, the Hub's metadata
+        reads = hub.front.data_reads
+
+        def faulted_epoch(kind: str) -> float:
+            """The same epoch with the middle one of a clean epoch's Parquet reads failing as `kind`, once."""
+            with hub.front.failing(Faults(FaultKind(kind), first=max(1, reads // 2))):
+                seconds = epoch_seconds(split_batches(), num_examples)
+                if hub.front.faults_served != 1:
+                    raise RuntimeError(f"the {kind} fault was served {hub.front.faults_served} times, not once")
             return seconds
 
-        clean = epoch("none")  # also warms the process: imports, the Hub's metadata
-        reads = hub.front.data_reads
-        runs = {name: functools.partial(epoch, name) for name in ("none", *KINDS)}
+        runs = {"none": clean_epoch} | {kind: functools.partial(faulted_epoch, kind) for kind in KINDS}
         times = interleaved_medians(runs, rounds, taken={"none": [clean]})
     costs = {kind: times[kind] - times["none"] for kind in KINDS}
     return FaultFigures(times, costs, reads, num_examples, rounds)
+
+
+def split_batches() -> loops.Batches:
+    """The test split through the card's PNG stream (`recipes/stream_png.py`) from the Hub, decoded in the workers."""
+    return loops.png_stream_batches(layout.REPO_ID, WORKERS, split=SPLIT)
 
 
 def table(f: FaultFigures) -> str:
