@@ -24,8 +24,6 @@ from benchmarks.harness import epoch_seconds, interleaved_medians, quiet_dataset
 from recipes import dataloader_png, torch_in_memory
 
 BATCH = 256
-WORKER_COUNTS = (0, 1, 2)
-DEFAULT_STREAMS = {"pixels": (2,), "image": (1, 2)}  # `--long` adds every worker count and the one-file layout
 
 
 def torchvision_train_split(spec: Mapping[str, Any]) -> torchvision.datasets.FashionMNIST:
@@ -92,9 +90,9 @@ def runs(spec: Mapping[str, Any]) -> dict[str, Callable[[], float]]:
         "image": lambda w: loops.png_stream_batches(spec["repo"], w),
         "one_shard": lambda w: loops.png_stream_batches(spec["one_shard"], w),
     }
-    for name, batches in streams.items():
-        for workers in WORKER_COUNTS if spec["long"] else DEFAULT_STREAMS.get(name, ()):
-            chosen[f"{name}_{workers}w"] = lambda b=batches, w=workers: epoch_seconds(b(w), n)
+    for name, worker_counts in spec["streams"].items():  # the streams and worker counts `epochs.measure` chose
+        for workers in worker_counts:
+            chosen[f"{name}_{workers}w"] = lambda b=streams[name], w=workers: epoch_seconds(b(w), n)
     return chosen
 
 

@@ -27,6 +27,7 @@ STREAMS = {
     "one_shard": "`fashion_mnist`, one file per split (the older layout)",
 }
 WORKER_COUNTS = (0, 1, 2)
+DEFAULT_STREAMS = {"pixels": (2,), "image": (1, 2)}  # `--long`: every stream of `STREAMS` at every worker count
 DECODES = {
     "decode_pil": "PIL, image by image",
     "decode_zlib": "zlib in one pass (what the builder's filter-0 PNGs allow)",
@@ -57,6 +58,7 @@ def measure(setup: Setup) -> EpochFigures:
         "archive_dir": str(setup.archive_dir), "archives": [a.filename for a in setup.archives],
         "root": str(work / "torchvision"), "repo": str(setup.repo), "one_shard": str(setup.one_shard),
         "cache_dir": str(setup.warm_cache), "repeat": setup.repeat, "long": setup.long,
+        "streams": dict.fromkeys(STREAMS, WORKER_COUNTS) if setup.long else DEFAULT_STREAMS,
     }  # fmt: skip
     work.mkdir()
     command = [str(setup.torchvision_python), "-m", "benchmarks.epoch_runs", json.dumps(spec)]
